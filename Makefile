@@ -1,0 +1,43 @@
+# The README's commands. Everything runs in a project-local virtualenv (.venv)
+# that these targets create, so a fresh machine needs only Rust and Python 3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test test-rust test-python lint build fuzz clean
+
+test: test-rust lint test-python
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip "maturin>=1.5,<2"
+	touch $(STAMP)
+
+# Builds the extension into python/ferrobahn/ and installs the package
+# (editable) with its test extras; quick when nothing changed.
+build: $(STAMP)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --quiet --release --extras test
+
+test-rust:
+	cargo test --quiet
+	cargo clippy --all-targets --quiet -- -D warnings
+	cargo fmt --check
+
+lint: build
+	$(BIN)/ruff check python tests
+	$(BIN)/ruff format --check python tests
+	$(BIN)/mypy
+
+test-python: build
+	$(BIN)/pytest
+
+# Each fuzz target for FUZZ_SECONDS (default 300) with cargo-fuzz.
+FUZZ_SECONDS ?= 300
+# cargo-fuzz needs nightly-only flags; RUSTC_BOOTSTRAP lets the stable toolchain accept them.
+fuzz:
+	cd fuzz && export RUSTC_BOOTSTRAP=1 && for t in $$(cargo fuzz list); do \
+	  cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 || exit 1; done
+
+clean:
+	rm -rf $(VENV) target

@@ -1,0 +1,128 @@
+"""Type stub of the Rust extension module (rust/python.rs)."""
+
+from typing import Literal
+
+# Event tuples returned by Parser.feed, by their first item:
+#   (EV_MESSAGE, payload: bytes, binary: bool)
+#   (EV_MESSAGE_BEGIN, binary: bool)
+#   (EV_FRAME_BEGIN, length: int, rsv: int, fin: bool)
+#   (EV_FRAME_DATA, payload: bytes)
+#   (EV_FRAME_END,)  (EV_MESSAGE_END,)
+#   (EV_PING, payload: bytes)  (EV_PONG, payload: bytes)
+#   (EV_CLOSE, code: int | None, reason: str)
+#   (EV_ERROR, close code: int, reason: str)   -- always the last event
+EV_MESSAGE: int
+EV_MESSAGE_BEGIN: int
+EV_FRAME_BEGIN: int
+EV_FRAME_DATA: int
+EV_FRAME_END: int
+EV_MESSAGE_END: int
+EV_PING: int
+EV_PONG: int
+EV_CLOSE: int
+EV_ERROR: int
+
+Event = tuple[int | bytes | bool | str | None, ...]
+MaskPolicy = Literal["required", "forbidden", "optional"]
+
+class Parser:
+    def __init__(
+        self,
+        mask: MaskPolicy,
+        *,
+        max_frame_payload: int = 0,
+        max_message_payload: int = 0,
+        allowed_rsv: int = 0,
+        stream: bool = False,
+    ) -> None: ...
+    def configure(
+        self,
+        mask: MaskPolicy,
+        *,
+        max_frame_payload: int = 0,
+        max_message_payload: int = 0,
+        allowed_rsv: int = 0,
+        stream: bool = False,
+    ) -> None: ...
+    def feed(self, data: bytes) -> list[Event]: ...
+    @property
+    def done(self) -> bool: ...
+
+def encode_frame(
+    opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, mask: bool = False
+) -> bytes: ...
+def encode_message(
+    payload: bytes, binary: bool, *, mask: bool = False, fragment_size: int = 0, rsv: int = 0
+) -> bytes: ...
+def encode_close(code: int | None = None, reason: str = "", *, mask: bool = False) -> bytes: ...
+def is_valid_close_code(code: int) -> bool: ...
+def apply_mask(data: bytes, key: bytes, offset: int = 0) -> bytes: ...
+def validate_utf8(data: bytes) -> bool: ...
+def discard_mask_keys() -> None: ...
+
+class Utf8Validator:
+    def __init__(self) -> None: ...
+    def feed(self, chunk: bytes) -> tuple[bool, bool]: ...
+    def reset(self) -> None: ...
+
+class HandshakeError(Exception):
+    """args: (HTTP status, reason)."""
+
+Extension = tuple[str, list[tuple[str, str | None]]]
+
+class HeadReader:
+    def __init__(
+        self, *, max_line: int = 8192, max_headers: int = 128, max_total: int = 16384
+    ) -> None: ...
+    def feed(self, data: bytes) -> int | None: ...
+    @property
+    def head(self) -> bytes: ...
+
+class HttpRequest:
+    method: str
+    target: str
+    version: str
+    headers: list[tuple[str, str]]
+    def upgrade(
+        self,
+    ) -> tuple[str, str, str, str, int, str | None, list[str], list[Extension]]: ...
+
+class HttpResponse:
+    version: str
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    def upgrade(
+        self, key: str, offered_protocols: list[str], offered_extensions: list[str]
+    ) -> tuple[str | None, list[Extension]]: ...
+
+def parse_request(head: bytes) -> HttpRequest: ...
+def parse_response(head: bytes) -> HttpResponse: ...
+def parse_extensions(value: str) -> list[Extension]: ...
+def parse_token_list(value: str) -> list[str]: ...
+def accept_key(key: str) -> str: ...
+def generate_client_key() -> str: ...
+def build_accept_response(
+    key: str,
+    *,
+    server: str | None = None,
+    protocol: str | None = None,
+    extensions: str | None = None,
+    headers: list[tuple[str, str]] = ...,
+) -> bytes: ...
+def build_error_response(
+    status: int, reason: str, headers: list[tuple[str, str]] = ...
+) -> bytes: ...
+def build_request(
+    host: str,
+    port: int,
+    resource: str,
+    key: str,
+    *,
+    secure: bool = False,
+    useragent: str | None = None,
+    origin: str | None = None,
+    protocols: list[str] = ...,
+    extensions: str | None = None,
+    headers: list[tuple[str, str]] = ...,
+) -> bytes: ...

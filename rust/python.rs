@@ -1,0 +1,568 @@
+//! PyO3 bindings: the module `ferrobahn._core`.
+//!
+//! Conversion only. Every decision is made in the core modules; this file
+//! turns Python arguments into core calls and core results into Python
+//! objects, batching so that one TCP read or one message is one call.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+
+use crate::close;
+use crate::frame;
+use crate::handshake;
+use crate::mask;
+use crate::parser::{self, Delivery, Event, MaskPolicy, ParserConfig, PayloadAlloc};
+use crate::utf8;
+
+create_exception!(
+    _core,
+    HandshakeError,
+    PyException,
+    "A handshake the RFC does not allow. args: (HTTP status, reason)."
+);
+
+// Event kinds: the first item of each event tuple `Parser.feed` returns.
+const MESSAGE: u8 = 0;
+const MESSAGE_BEGIN: u8 = 1;
+const FRAME_BEGIN: u8 = 2;
+const FRAME_DATA: u8 = 3;
+const FRAME_END: u8 = 4;
+const MESSAGE_END: u8 = 5;
+const PING: u8 = 6;
+const PONG: u8 = 7;
+const CLOSE: u8 = 8;
+const ERROR: u8 = 9;
+
+/// Payloads become `bytes` objects filled in place: the unmasking copy is
+/// the only copy.
+struct BytesAlloc<'py>(Python<'py>);
+
+impl<'py> PayloadAlloc for BytesAlloc<'py> {
+    type Buf = Bound<'py, PyBytes>;
+    fn alloc(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Self::Buf {
+        PyBytes::new_with(self.0, len, |buf| {
+            fill(buf);
+            Ok(())
+        })
+        .expect("allocating a bytes object")
+    }
+}
+
+fn event_tuple<'py>(
+    py: Python<'py>,
+    event: Event<Bound<'py, PyBytes>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    match event {
+        Event::Message { binary, payload } => (MESSAGE, payload, binary).into_pyobject(py),
+        Event::MessageBegin { binary } => (MESSAGE_BEGIN, binary).into_pyobject(py),
+        Event::FrameBegin { length, rsv, fin } => (FRAME_BEGIN, length, rsv, fin).into_pyobject(py),
+        Event::FrameData(payload) => (FRAME_DATA, payload).into_pyobject(py),
+        Event::FrameEnd => (FRAME_END,).into_pyobject(py),
+        Event::MessageEnd => (MESSAGE_END,).into_pyobject(py),
+        Event::Ping(payload) => (PING, payload).into_pyobject(py),
+        Event::Pong(payload) => (PONG, payload).into_pyobject(py),
+        Event::Close { code, reason } => (CLOSE, code, reason).into_pyobject(py),
+        Event::Error { code, reason } => (ERROR, code, reason).into_pyobject(py),
+    }
+}
+
+fn mask_policy(name: &str) -> PyResult<MaskPolicy> {
+    match name {
+        "required" => Ok(MaskPolicy::Required),
+        "forbidden" => Ok(MaskPolicy::Forbidden),
+        "optional" => Ok(MaskPolicy::Optional),
+        _ => Err(PyValueError::new_err(format!(
+            "mask must be 'required', 'forbidden' or 'optional', not {name:?}"
+        ))),
+    }
+}
+
+/// The incremental frame parser of one connection.
+#[pyclass(module = "ferrobahn._core")]
+struct Parser {
+    inner: parser::Parser,
+}
+
+#[pymethods]
+impl Parser {
+    #[new]
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false))]
+    fn new(
+        mask: &str,
+        max_frame_payload: u64,
+        max_message_payload: u64,
+        allowed_rsv: u8,
+        stream: bool,
+    ) -> PyResult<Self> {
+        let mut this = Parser {
+            inner: parser::Parser::new(ParserConfig::for_server()),
+        };
+        this.configure(
+            mask,
+            max_frame_payload,
+            max_message_payload,
+            allowed_rsv,
+            stream,
+        )?;
+        Ok(this)
+    }
+
+    /// Replace the whole configuration (between reads).
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false))]
+    fn configure(
+        &mut self,
+        mask: &str,
+        max_frame_payload: u64,
+        max_message_payload: u64,
+        allowed_rsv: u8,
+        stream: bool,
+    ) -> PyResult<()> {
+        if allowed_rsv > 7 {
+            return Err(PyValueError::new_err("allowed_rsv is a 3-bit value"));
+        }
+        self.inner.set_config(ParserConfig {
+            mask: mask_policy(mask)?,
+            allowed_rsv,
+            max_frame_payload,
+            max_message_payload,
+            delivery: if stream {
+                Delivery::Stream
+            } else {
+                Delivery::Messages
+            },
+        });
+        Ok(())
+    }
+
+    /// Parse one read's bytes; returns the list of event tuples it completed.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
+        let mut events = Vec::new();
+        self.inner.feed(data, &mut BytesAlloc(py), &mut events);
+        let tuples = events
+            .into_iter()
+            .map(|event| event_tuple(py, event))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, tuples)
+    }
+
+    /// True once a close frame or a protocol error ended the input.
+    #[getter]
+    fn done(&self) -> bool {
+        self.inner.is_done()
+    }
+}
+
+/// One frame, header and payload in one `bytes`, masked with a fresh key if
+/// `mask`. `opcode` and `rsv` are raw values: reserved ones can be sent on purpose.
+#[pyfunction]
+#[pyo3(signature = (opcode, payload, *, fin=true, rsv=0, mask=false))]
+fn encode_frame<'py>(
+    py: Python<'py>,
+    opcode: u8,
+    payload: &[u8],
+    fin: bool,
+    rsv: u8,
+    mask: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    if opcode > 15 || rsv > 7 {
+        return Err(PyValueError::new_err("opcode is 4 bits and rsv 3 bits"));
+    }
+    let key = mask.then(mask::random_key);
+    PyBytes::new_with(py, frame::frame_len(payload.len(), mask), |out| {
+        frame::encode_frame_into(out, fin, rsv, opcode, payload, key);
+        Ok(())
+    })
+}
+
+/// A whole data message, split into frames of at most `fragment_size` bytes
+/// (0: one frame), in one `bytes`.
+#[pyfunction]
+#[pyo3(signature = (payload, binary, *, mask=false, fragment_size=0, rsv=0))]
+fn encode_message<'py>(
+    py: Python<'py>,
+    payload: &[u8],
+    binary: bool,
+    mask: bool,
+    fragment_size: usize,
+    rsv: u8,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let opcode = if binary {
+        frame::Opcode::Binary
+    } else {
+        frame::Opcode::Text
+    } as u8;
+    let len = frame::message_len(payload, fragment_size, mask);
+    PyBytes::new_with(py, len, |out| {
+        frame::encode_message_into(out, opcode, rsv & 7, payload, fragment_size, || {
+            mask.then(mask::random_key)
+        });
+        Ok(())
+    })
+}
+
+/// A close frame; the reason is truncated to 123 bytes on a character boundary.
+#[pyfunction]
+#[pyo3(signature = (code=None, reason="", *, mask=false))]
+fn encode_close<'py>(
+    py: Python<'py>,
+    code: Option<u16>,
+    reason: &str,
+    mask: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    if let Some(code) = code {
+        if !close::is_valid_wire_code(code) {
+            return Err(PyValueError::new_err(format!(
+                "close code {code} may not be sent"
+            )));
+        }
+    }
+    let payload = close::build_close_payload(code, reason);
+    encode_frame(py, frame::Opcode::Close as u8, &payload, true, 0, mask)
+}
+
+/// May this close code appear on the wire?
+#[pyfunction]
+fn is_valid_close_code(code: u32) -> bool {
+    u16::try_from(code).is_ok_and(close::is_valid_wire_code)
+}
+
+/// `data` XOR-ed with the 4-byte `key`, starting at `offset` in the key.
+#[pyfunction]
+#[pyo3(signature = (data, key, offset=0))]
+fn apply_mask<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    key: &[u8],
+    offset: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key: [u8; 4] = key
+        .try_into()
+        .map_err(|_| PyValueError::new_err("a mask key is 4 bytes"))?;
+    PyBytes::new_with(py, data.len(), |out| {
+        mask::mask_into(data, out, key, offset);
+        Ok(())
+    })
+}
+
+/// Forget buffered mask keys; the package calls this in a child after `fork`.
+#[pyfunction]
+fn discard_mask_keys() {
+    mask::discard_keys();
+}
+
+/// Is `data` entirely valid UTF-8?
+#[pyfunction]
+fn validate_utf8(data: &[u8]) -> bool {
+    utf8::is_valid(data)
+}
+
+/// Incremental UTF-8 validation across chunks.
+#[pyclass(module = "ferrobahn._core")]
+#[derive(Default)]
+struct Utf8Validator {
+    inner: utf8::Utf8Validator,
+}
+
+#[pymethods]
+impl Utf8Validator {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validate the next chunk: `(valid so far, ends on a code point boundary)`.
+    fn feed(&mut self, chunk: &[u8]) -> (bool, bool) {
+        let valid = self.inner.feed(chunk).is_ok();
+        (valid, valid && self.inner.is_complete())
+    }
+
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+}
+
+fn handshake_error(err: handshake::HttpError) -> PyErr {
+    HandshakeError::new_err((err.status, err.reason))
+}
+
+/// Reads an HTTP head (request or response) as it arrives, within limits.
+#[pyclass(module = "ferrobahn._core")]
+struct HeadReader {
+    inner: handshake::HeadReader,
+}
+
+#[pymethods]
+impl HeadReader {
+    #[new]
+    #[pyo3(signature = (*, max_line=8192, max_headers=128, max_total=16384))]
+    fn new(max_line: usize, max_headers: usize, max_total: usize) -> Self {
+        HeadReader {
+            inner: handshake::HeadReader::new(handshake::HeadLimits {
+                max_line,
+                max_headers,
+                max_total,
+            }),
+        }
+    }
+
+    /// `None` while the head is incomplete; once complete, how many bytes of
+    /// `data` belonged to it (the rest are the first WebSocket bytes).
+    fn feed(&mut self, data: &[u8]) -> PyResult<Option<usize>> {
+        self.inner.feed(data).map_err(handshake_error)
+    }
+
+    /// The complete head.
+    #[getter]
+    fn head<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.head())
+    }
+}
+
+/// A parsed HTTP request head.
+#[pyclass(module = "ferrobahn._core", frozen)]
+struct HttpRequest {
+    inner: handshake::Request,
+}
+
+#[pymethods]
+impl HttpRequest {
+    #[getter]
+    fn method(&self) -> &str {
+        &self.inner.method
+    }
+
+    #[getter]
+    fn target(&self) -> &str {
+        &self.inner.target
+    }
+
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// Header fields in order, names as sent.
+    #[getter]
+    fn headers(&self) -> Vec<(String, String)> {
+        self.inner.headers.clone()
+    }
+
+    /// The RFC 6455 §4.2.1 checks. Returns `(path, query, host, key, version,
+    /// origin, protocols, extensions)`; raises `HandshakeError(status, reason)`.
+    #[allow(clippy::type_complexity)]
+    fn upgrade(
+        &self,
+    ) -> PyResult<(
+        String,
+        String,
+        String,
+        String,
+        u32,
+        Option<String>,
+        Vec<String>,
+        Vec<handshake::Extension>,
+    )> {
+        let u = handshake::validate_request(&self.inner).map_err(handshake_error)?;
+        Ok((
+            u.path,
+            u.query,
+            u.host,
+            u.key,
+            u.version,
+            u.origin,
+            u.protocols,
+            u.extensions,
+        ))
+    }
+}
+
+/// A parsed HTTP response head.
+#[pyclass(module = "ferrobahn._core", frozen)]
+struct HttpResponse {
+    inner: handshake::Response,
+}
+
+#[pymethods]
+impl HttpResponse {
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    #[getter]
+    fn status(&self) -> u16 {
+        self.inner.status
+    }
+
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+
+    #[getter]
+    fn headers(&self) -> Vec<(String, String)> {
+        self.inner.headers.clone()
+    }
+
+    /// The RFC 6455 §4.1 checks of a server's answer to our request with
+    /// `key`. Returns `(protocol, extensions)`; raises `HandshakeError`
+    /// (status 0 for a broken answer, else the server's non-101 status).
+    fn upgrade(
+        &self,
+        key: &str,
+        offered_protocols: Vec<String>,
+        offered_extensions: Vec<String>,
+    ) -> PyResult<(Option<String>, Vec<handshake::Extension>)> {
+        let offered: Vec<&str> = offered_extensions.iter().map(String::as_str).collect();
+        let u = handshake::validate_response(&self.inner, key, &offered_protocols, &offered)
+            .map_err(handshake_error)?;
+        Ok((u.protocol, u.extensions))
+    }
+}
+
+#[pyfunction]
+fn parse_request(head: &[u8]) -> PyResult<HttpRequest> {
+    let inner = handshake::parse_request(head).map_err(handshake_error)?;
+    Ok(HttpRequest { inner })
+}
+
+#[pyfunction]
+fn parse_response(head: &[u8]) -> PyResult<HttpResponse> {
+    let inner = handshake::parse_response(head).map_err(handshake_error)?;
+    Ok(HttpResponse { inner })
+}
+
+/// `Sec-WebSocket-Extensions` value: `[(name, [(param, value or None)])]`.
+#[pyfunction]
+fn parse_extensions(value: &str) -> PyResult<Vec<handshake::Extension>> {
+    handshake::parse_extensions(value).map_err(handshake_error)
+}
+
+/// A comma-separated token list (`Connection`, `Sec-WebSocket-Protocol`).
+#[pyfunction]
+fn parse_token_list(value: &str) -> PyResult<Vec<String>> {
+    handshake::parse_token_list(value).map_err(handshake_error)
+}
+
+#[pyfunction]
+fn accept_key(key: &str) -> String {
+    handshake::accept_key(key)
+}
+
+/// A fresh `Sec-WebSocket-Key` from the OS CSPRNG.
+#[pyfunction]
+fn generate_client_key() -> String {
+    let mut random = [0u8; 16];
+    for word in random.chunks_mut(4) {
+        word.copy_from_slice(&mask::random_key());
+    }
+    handshake::generate_client_key(random)
+}
+
+#[pyfunction]
+#[pyo3(signature = (key, *, server=None, protocol=None, extensions=None, headers=Vec::new()))]
+fn build_accept_response<'py>(
+    py: Python<'py>,
+    key: &str,
+    server: Option<&str>,
+    protocol: Option<&str>,
+    extensions: Option<&str>,
+    headers: Vec<(String, String)>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let head = handshake::build_accept_response(key, server, protocol, extensions, &headers)
+        .map_err(handshake_error)?;
+    Ok(PyBytes::new(py, &head))
+}
+
+#[pyfunction]
+#[pyo3(signature = (status, reason, headers=Vec::new()))]
+fn build_error_response<'py>(
+    py: Python<'py>,
+    status: u16,
+    reason: &str,
+    headers: Vec<(String, String)>,
+) -> Bound<'py, PyBytes> {
+    PyBytes::new(
+        py,
+        &handshake::build_error_response(status, reason, &headers),
+    )
+}
+
+#[pyfunction]
+#[pyo3(signature = (host, port, resource, key, *, secure=false, useragent=None, origin=None, protocols=Vec::new(), extensions=None, headers=Vec::new()))]
+#[allow(clippy::too_many_arguments)]
+fn build_request<'py>(
+    py: Python<'py>,
+    host: &str,
+    port: u16,
+    resource: &str,
+    key: &str,
+    secure: bool,
+    useragent: Option<&str>,
+    origin: Option<&str>,
+    protocols: Vec<String>,
+    extensions: Option<&str>,
+    headers: Vec<(String, String)>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let head = handshake::build_request(&handshake::ClientRequest {
+        host,
+        port,
+        is_secure: secure,
+        resource,
+        key,
+        useragent,
+        origin,
+        protocols: &protocols,
+        extensions,
+        extra: &headers,
+    })
+    .map_err(handshake_error)?;
+    Ok(PyBytes::new(py, &head))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Parser>()?;
+    m.add_class::<Utf8Validator>()?;
+    m.add_class::<HeadReader>()?;
+    m.add_class::<HttpRequest>()?;
+    m.add_class::<HttpResponse>()?;
+    for function in [
+        wrap_pyfunction!(encode_frame, m)?,
+        wrap_pyfunction!(encode_message, m)?,
+        wrap_pyfunction!(encode_close, m)?,
+        wrap_pyfunction!(is_valid_close_code, m)?,
+        wrap_pyfunction!(apply_mask, m)?,
+        wrap_pyfunction!(validate_utf8, m)?,
+        wrap_pyfunction!(discard_mask_keys, m)?,
+        wrap_pyfunction!(parse_request, m)?,
+        wrap_pyfunction!(parse_response, m)?,
+        wrap_pyfunction!(parse_extensions, m)?,
+        wrap_pyfunction!(parse_token_list, m)?,
+        wrap_pyfunction!(accept_key, m)?,
+        wrap_pyfunction!(generate_client_key, m)?,
+        wrap_pyfunction!(build_accept_response, m)?,
+        wrap_pyfunction!(build_error_response, m)?,
+        wrap_pyfunction!(build_request, m)?,
+    ] {
+        m.add_function(function)?;
+    }
+    m.add("HandshakeError", m.py().get_type::<HandshakeError>())?;
+    for (name, value) in [
+        ("EV_MESSAGE", MESSAGE),
+        ("EV_MESSAGE_BEGIN", MESSAGE_BEGIN),
+        ("EV_FRAME_BEGIN", FRAME_BEGIN),
+        ("EV_FRAME_DATA", FRAME_DATA),
+        ("EV_FRAME_END", FRAME_END),
+        ("EV_MESSAGE_END", MESSAGE_END),
+        ("EV_PING", PING),
+        ("EV_PONG", PONG),
+        ("EV_CLOSE", CLOSE),
+        ("EV_ERROR", ERROR),
+    ] {
+        m.add(name, value)?;
+    }
+    Ok(())
+}
