@@ -5,9 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-rust test-python lint build fuzz clean
+.PHONY: demo test test-rust test-python lint build bench fuzz clean
 
 test: test-rust lint test-python
+
+# An echo server and a client exchanging messages of several sizes.
+demo: build
+	$(BIN)/python examples/asyncio/demo.py
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,13 @@ lint: build
 
 test-python: build
 	$(BIN)/pytest
+
+# Benchmarks, not part of `make test`: the core's hot loops from Python
+# (pytest-benchmark) and from Rust alone, then echo round trips against websockets.
+bench: build
+	$(BIN)/pytest benchmarks/ --benchmark-only
+	cargo run --release --quiet --example core_throughput
+	$(BIN)/python benchmarks/echo.py
 
 # Each fuzz target for FUZZ_SECONDS (default 300) with cargo-fuzz.
 FUZZ_SECONDS ?= 300

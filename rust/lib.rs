@@ -6,6 +6,7 @@
 pub mod close;
 pub mod frame;
 pub mod handshake;
+pub mod http;
 pub mod mask;
 pub mod parser;
 pub mod utf8;

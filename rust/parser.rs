@@ -45,6 +45,9 @@ pub struct ParserConfig {
     /// Largest message payload accepted, 0 for no limit.
     pub max_message_payload: u64,
     pub delivery: Delivery,
+    /// Check text messages for valid UTF-8 (AutobahnPython's
+    /// `utf8validateIncoming`, on unless an application turns it off).
+    pub validate_utf8: bool,
 }
 
 impl ParserConfig {
@@ -56,6 +59,7 @@ impl ParserConfig {
             max_frame_payload: 0,
             max_message_payload: 0,
             delivery: Delivery::Messages,
+            validate_utf8: true,
         }
     }
 
@@ -159,6 +163,8 @@ impl Payload {
 #[derive(Debug, Default)]
 struct Message {
     binary: bool,
+    /// A text message on a connection that validates UTF-8.
+    check_utf8: bool,
     /// Payload bytes declared so far, for the message size limit.
     declared: u64,
     utf8: Utf8Validator,
@@ -375,8 +381,10 @@ impl Parser {
                 return Err(protocol_error("new message before the previous one ended"))
             }
             (opcode, None) => {
+                let binary = opcode == Opcode::Binary;
                 self.message = Some(Message {
-                    binary: opcode == Opcode::Binary,
+                    binary,
+                    check_utf8: !binary && self.config.validate_utf8,
                     ..Message::default()
                 });
                 true
@@ -410,9 +418,9 @@ impl Parser {
                 // straight into the caller's buffer, the only copy made.
                 let (body, rest) = data.split_at(header.payload_len as usize);
                 let mut message = self.message.take().expect("a message is in progress");
-                let utf8 = (!message.binary).then_some(&mut message.utf8);
+                let utf8 = message.check_utf8.then_some(&mut message.utf8);
                 let buf = alloc_checked(alloc, body, &payload, utf8)?;
-                if !message.binary && !message.utf8.is_complete() {
+                if message.check_utf8 && !message.utf8.is_complete() {
                     return Err(INVALID_UTF8);
                 }
                 events.push(Event::Message {
@@ -441,7 +449,7 @@ impl Parser {
         let take = payload.remaining.min(data.len() as u64) as usize;
         let (chunk, rest) = data.split_at(take);
         let message = self.message.as_mut().expect("a message is in progress");
-        let utf8 = (!message.binary).then_some(&mut message.utf8);
+        let utf8 = message.check_utf8.then_some(&mut message.utf8);
         match self.config.delivery {
             Delivery::Stream => {
                 let buf = alloc_checked(alloc, chunk, &payload, utf8)?;
@@ -475,7 +483,7 @@ impl Parser {
             return Ok(());
         }
         let message = self.message.take().expect("a message is in progress");
-        if !message.binary && !message.utf8.is_complete() {
+        if message.check_utf8 && !message.utf8.is_complete() {
             return Err(INVALID_UTF8);
         }
         match self.config.delivery {
@@ -772,6 +780,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn utf8_validation_can_be_turned_off() {
+        let mut p = Parser::new(ParserConfig {
+            validate_utf8: false,
+            ..ParserConfig::for_server()
+        });
+        let wire = [
+            cf(true, 1, b"\xff"),
+            cf(false, 1, b"\xe2"),
+            cf(true, 0, b""),
+        ]
+        .concat();
+        assert_eq!(
+            feed(&mut p, &wire),
+            vec![
+                Event::Message {
+                    binary: false,
+                    payload: vec![0xFF]
+                },
+                Event::Message {
+                    binary: false,
+                    payload: vec![0xE2]
+                },
+            ]
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::close;
 use crate::frame;
 use crate::handshake;
+use crate::http;
 use crate::mask;
 use crate::parser::{self, Delivery, Event, MaskPolicy, ParserConfig, PayloadAlloc};
 use crate::utf8;
@@ -79,6 +80,31 @@ fn mask_policy(name: &str) -> PyResult<MaskPolicy> {
     }
 }
 
+fn parser_config(
+    mask: &str,
+    max_frame_payload: u64,
+    max_message_payload: u64,
+    allowed_rsv: u8,
+    stream: bool,
+    validate_utf8: bool,
+) -> PyResult<ParserConfig> {
+    if allowed_rsv > 7 {
+        return Err(PyValueError::new_err("allowed_rsv is a 3-bit value"));
+    }
+    Ok(ParserConfig {
+        mask: mask_policy(mask)?,
+        allowed_rsv,
+        max_frame_payload,
+        max_message_payload,
+        delivery: if stream {
+            Delivery::Stream
+        } else {
+            Delivery::Messages
+        },
+        validate_utf8,
+    })
+}
+
 /// The incremental frame parser of one connection.
 #[pyclass(module = "ferrobahn._core")]
 struct Parser {
@@ -88,29 +114,30 @@ struct Parser {
 #[pymethods]
 impl Parser {
     #[new]
-    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false))]
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true))]
     fn new(
         mask: &str,
         max_frame_payload: u64,
         max_message_payload: u64,
         allowed_rsv: u8,
         stream: bool,
+        validate_utf8: bool,
     ) -> PyResult<Self> {
-        let mut this = Parser {
-            inner: parser::Parser::new(ParserConfig::for_server()),
-        };
-        this.configure(
+        let config = parser_config(
             mask,
             max_frame_payload,
             max_message_payload,
             allowed_rsv,
             stream,
+            validate_utf8,
         )?;
-        Ok(this)
+        Ok(Parser {
+            inner: parser::Parser::new(config),
+        })
     }
 
     /// Replace the whole configuration (between reads).
-    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false))]
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true))]
     fn configure(
         &mut self,
         mask: &str,
@@ -118,21 +145,17 @@ impl Parser {
         max_message_payload: u64,
         allowed_rsv: u8,
         stream: bool,
+        validate_utf8: bool,
     ) -> PyResult<()> {
-        if allowed_rsv > 7 {
-            return Err(PyValueError::new_err("allowed_rsv is a 3-bit value"));
-        }
-        self.inner.set_config(ParserConfig {
-            mask: mask_policy(mask)?,
-            allowed_rsv,
+        let config = parser_config(
+            mask,
             max_frame_payload,
             max_message_payload,
-            delivery: if stream {
-                Delivery::Stream
-            } else {
-                Delivery::Messages
-            },
-        });
+            allowed_rsv,
+            stream,
+            validate_utf8,
+        )?;
+        self.inner.set_config(config);
         Ok(())
     }
 
@@ -283,14 +306,14 @@ impl Utf8Validator {
     }
 }
 
-fn handshake_error(err: handshake::HttpError) -> PyErr {
+fn handshake_error(err: http::HttpError) -> PyErr {
     HandshakeError::new_err((err.status, err.reason))
 }
 
 /// Reads an HTTP head (request or response) as it arrives, within limits.
 #[pyclass(module = "ferrobahn._core")]
 struct HeadReader {
-    inner: handshake::HeadReader,
+    inner: http::HeadReader,
 }
 
 #[pymethods]
@@ -299,7 +322,7 @@ impl HeadReader {
     #[pyo3(signature = (*, max_line=8192, max_headers=128, max_total=16384))]
     fn new(max_line: usize, max_headers: usize, max_total: usize) -> Self {
         HeadReader {
-            inner: handshake::HeadReader::new(handshake::HeadLimits {
+            inner: http::HeadReader::new(http::HeadLimits {
                 max_line,
                 max_headers,
                 max_total,
@@ -323,7 +346,7 @@ impl HeadReader {
 /// A parsed HTTP request head.
 #[pyclass(module = "ferrobahn._core", frozen)]
 struct HttpRequest {
-    inner: handshake::Request,
+    inner: http::Request,
 }
 
 #[pymethods]
@@ -362,7 +385,7 @@ impl HttpRequest {
         u32,
         Option<String>,
         Vec<String>,
-        Vec<handshake::Extension>,
+        Vec<http::Extension>,
     )> {
         let u = handshake::validate_request(&self.inner).map_err(handshake_error)?;
         Ok((
@@ -381,7 +404,7 @@ impl HttpRequest {
 /// A parsed HTTP response head.
 #[pyclass(module = "ferrobahn._core", frozen)]
 struct HttpResponse {
-    inner: handshake::Response,
+    inner: http::Response,
 }
 
 #[pymethods]
@@ -414,7 +437,7 @@ impl HttpResponse {
         key: &str,
         offered_protocols: Vec<String>,
         offered_extensions: Vec<String>,
-    ) -> PyResult<(Option<String>, Vec<handshake::Extension>)> {
+    ) -> PyResult<(Option<String>, Vec<http::Extension>)> {
         let offered: Vec<&str> = offered_extensions.iter().map(String::as_str).collect();
         let u = handshake::validate_response(&self.inner, key, &offered_protocols, &offered)
             .map_err(handshake_error)?;
@@ -424,26 +447,26 @@ impl HttpResponse {
 
 #[pyfunction]
 fn parse_request(head: &[u8]) -> PyResult<HttpRequest> {
-    let inner = handshake::parse_request(head).map_err(handshake_error)?;
+    let inner = http::parse_request(head).map_err(handshake_error)?;
     Ok(HttpRequest { inner })
 }
 
 #[pyfunction]
 fn parse_response(head: &[u8]) -> PyResult<HttpResponse> {
-    let inner = handshake::parse_response(head).map_err(handshake_error)?;
+    let inner = http::parse_response(head).map_err(handshake_error)?;
     Ok(HttpResponse { inner })
 }
 
 /// `Sec-WebSocket-Extensions` value: `[(name, [(param, value or None)])]`.
 #[pyfunction]
-fn parse_extensions(value: &str) -> PyResult<Vec<handshake::Extension>> {
-    handshake::parse_extensions(value).map_err(handshake_error)
+fn parse_extensions(value: &str) -> PyResult<Vec<http::Extension>> {
+    http::parse_extensions(value).map_err(handshake_error)
 }
 
 /// A comma-separated token list (`Connection`, `Sec-WebSocket-Protocol`).
 #[pyfunction]
 fn parse_token_list(value: &str) -> PyResult<Vec<String>> {
-    handshake::parse_token_list(value).map_err(handshake_error)
+    http::parse_token_list(value).map_err(handshake_error)
 }
 
 #[pyfunction]

@@ -3,10 +3,8 @@
 //! answer that parses back.
 #![no_main]
 
-use ferrobahn_core::handshake::{
-    accept_key, build_accept_response, parse_request, parse_response, validate_request, HeadLimits,
-    HeadReader,
-};
+use ferrobahn_core::handshake::{accept_key, build_accept_response, validate_request};
+use ferrobahn_core::http::{parse_request, parse_response, HeadLimits, HeadReader};
 use libfuzzer_sys::fuzz_target;
 
 fn read(data: &[u8], step: usize) -> Result<Option<(Vec<u8>, usize)>, u16> {

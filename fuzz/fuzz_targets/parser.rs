@@ -38,6 +38,7 @@ fuzz_target!(|input: &[u8]| {
         max_frame_payload: u64::from(*limit_frame) * 16,
         max_message_payload: u64::from(*limit_message) * 32,
         delivery: Delivery::Messages,
+        validate_utf8: flags & 0x20 == 0,
     };
     let whole = run(config, data, &[]);
     let split = run(config, data, splits);

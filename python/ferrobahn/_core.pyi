@@ -34,6 +34,7 @@ class Parser:
         max_message_payload: int = 0,
         allowed_rsv: int = 0,
         stream: bool = False,
+        validate_utf8: bool = True,
     ) -> None: ...
     def configure(
         self,
@@ -43,6 +44,7 @@ class Parser:
         max_message_payload: int = 0,
         allowed_rsv: int = 0,
         stream: bool = False,
+        validate_utf8: bool = True,
     ) -> None: ...
     def feed(self, data: bytes) -> list[Event]: ...
     @property
