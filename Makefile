@@ -29,8 +29,8 @@ test-rust:
 	cargo fmt --check
 
 lint: build
-	$(BIN)/ruff check python tests
-	$(BIN)/ruff format --check python tests
+	$(BIN)/ruff check python tests examples benchmarks
+	$(BIN)/ruff format --check python tests examples benchmarks
 	$(BIN)/mypy
 
 test-python: build

@@ -117,7 +117,8 @@ async def main(seconds: float, rounds: int) -> None:
                 r = await rate(echo, size, seconds)
                 best[name, size] = max(best.get((name, size), 0.0), r)
             await stop()
-    print(f"{'size':>9} {'ferrobahn':>12} {'websockets':>12} {'ratio':>7}  (round trips/s, best of {rounds})")
+    header = f"{'size':>9} {'ferrobahn':>12} {'websockets':>12} {'ratio':>7}"
+    print(f"{header}  (round trips/s, best of {rounds})")
     for size in SIZES:
         f, w = best["ferrobahn", size], best["websockets", size]
         print(f"{size:>9} {f:>12.0f} {w:>12.0f} {f / w:>6.2f}x")

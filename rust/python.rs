@@ -177,10 +177,18 @@ impl Parser {
     }
 }
 
-/// One frame, header and payload in one `bytes`, masked with a fresh key if
-/// `mask`. `opcode` and `rsv` are raw values: reserved ones can be sent on purpose.
+fn check_opcode_rsv(opcode: u8, rsv: u8) -> PyResult<()> {
+    if opcode > 15 || rsv > 7 {
+        return Err(PyValueError::new_err("opcode is 4 bits and rsv 3 bits"));
+    }
+    Ok(())
+}
+
+/// One frame, header and payload in one `bytes`, masked with `key` if given,
+/// else with a fresh key if `mask`. `opcode` and `rsv` are raw values:
+/// reserved ones can be sent on purpose.
 #[pyfunction]
-#[pyo3(signature = (opcode, payload, *, fin=true, rsv=0, mask=false))]
+#[pyo3(signature = (opcode, payload, *, fin=true, rsv=0, mask=false, key=None))]
 fn encode_frame<'py>(
     py: Python<'py>,
     opcode: u8,
@@ -188,15 +196,45 @@ fn encode_frame<'py>(
     fin: bool,
     rsv: u8,
     mask: bool,
+    key: Option<[u8; 4]>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if opcode > 15 || rsv > 7 {
-        return Err(PyValueError::new_err("opcode is 4 bits and rsv 3 bits"));
-    }
-    let key = mask.then(mask::random_key);
-    PyBytes::new_with(py, frame::frame_len(payload.len(), mask), |out| {
+    check_opcode_rsv(opcode, rsv)?;
+    let key = key.or_else(|| mask.then(mask::random_key));
+    PyBytes::new_with(py, frame::frame_len(payload.len(), key.is_some()), |out| {
         frame::encode_frame_into(out, fin, rsv, opcode, payload, key);
         Ok(())
     })
+}
+
+/// A frame header alone, for a payload of `length` bytes sent afterwards in
+/// pieces (the streaming API); masked frames carry `key`.
+#[pyfunction]
+#[pyo3(signature = (opcode, length, *, fin=false, rsv=0, key=None))]
+fn encode_frame_header<'py>(
+    py: Python<'py>,
+    opcode: u8,
+    length: u64,
+    fin: bool,
+    rsv: u8,
+    key: Option<[u8; 4]>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    check_opcode_rsv(opcode, rsv)?;
+    if length >> 63 != 0 {
+        return Err(PyValueError::new_err(
+            "a frame payload is at most 2**63 - 1 bytes",
+        ));
+    }
+    let len = usize::try_from(length).map_err(|_| PyValueError::new_err("length too large"))?;
+    PyBytes::new_with(py, frame::header_len(len, key.is_some()), |out| {
+        frame::encode_header(out, fin, rsv, opcode, len, key);
+        Ok(())
+    })
+}
+
+/// A fresh mask key from the OS CSPRNG (batched).
+#[pyfunction]
+fn random_mask_key(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &mask::random_key())
 }
 
 /// A whole data message, split into frames of at most `fragment_size` bytes
@@ -242,7 +280,15 @@ fn encode_close<'py>(
         }
     }
     let payload = close::build_close_payload(code, reason);
-    encode_frame(py, frame::Opcode::Close as u8, &payload, true, 0, mask)
+    encode_frame(
+        py,
+        frame::Opcode::Close as u8,
+        &payload,
+        true,
+        0,
+        mask,
+        None,
+    )
 }
 
 /// May this close code appear on the wire?
@@ -554,6 +600,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HttpResponse>()?;
     for function in [
         wrap_pyfunction!(encode_frame, m)?,
+        wrap_pyfunction!(encode_frame_header, m)?,
+        wrap_pyfunction!(random_mask_key, m)?,
         wrap_pyfunction!(encode_message, m)?,
         wrap_pyfunction!(encode_close, m)?,
         wrap_pyfunction!(is_valid_close_code, m)?,

@@ -1,6 +1,6 @@
 """Echo server: AutobahnPython's asyncio echo example, on ferrobahn.
 
-    python examples/asyncio/echo_server.py [port]
+python examples/asyncio/echo_server.py [port]
 """
 
 import asyncio

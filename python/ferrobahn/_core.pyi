@@ -51,8 +51,18 @@ class Parser:
     def done(self) -> bool: ...
 
 def encode_frame(
-    opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, mask: bool = False
+    opcode: int,
+    payload: bytes,
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bool = False,
+    key: bytes | None = None,
 ) -> bytes: ...
+def encode_frame_header(
+    opcode: int, length: int, *, fin: bool = False, rsv: int = 0, key: bytes | None = None
+) -> bytes: ...
+def random_mask_key() -> bytes: ...
 def encode_message(
     payload: bytes, binary: bool, *, mask: bool = False, fragment_size: int = 0, rsv: int = 0
 ) -> bytes: ...

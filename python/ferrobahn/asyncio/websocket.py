@@ -54,7 +54,53 @@ class WebSocketAdapterProtocol(asyncio.Protocol):
         self._dataReceived(data)  # type: ignore[attr-defined]
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.stopProducing()
         self._connectionLost(exc)  # type: ignore[attr-defined]
+
+    # Flow control for senders: Twisted's producer API on asyncio's write
+    # buffer marks. A push producer is paused above the high-water mark and
+    # resumed below the low-water mark; a pull producer is asked for the
+    # next piece whenever the buffer is below the high-water mark.
+
+    _producer: Any = None
+    _producer_streaming = True
+    _writing_paused = False
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        if self._producer is not None:
+            raise RuntimeError("a producer is already registered")
+        self._producer = producer
+        self._producer_streaming = streaming
+        if not streaming:
+            self._loop.call_soon(self._pull)
+        elif self._writing_paused:
+            producer.pauseProducing()
+
+    def unregisterProducer(self) -> None:
+        self._producer = None
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        if self._producer is not None and self._producer_streaming:
+            self._producer.pauseProducing()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._producer is not None:
+            if self._producer_streaming:
+                self._producer.resumeProducing()
+            else:
+                self._pull()
+
+    def _pull(self) -> None:
+        producer = self._producer
+        if producer is None or self._producer_streaming or self._writing_paused:
+            return
+        producer.resumeProducing()
+        if self._producer is producer and not self._writing_paused:
+            self._loop.call_soon(self._pull)
 
     def _closeConnection(self, abort: bool = False) -> None:
         if abort:

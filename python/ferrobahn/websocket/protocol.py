@@ -24,7 +24,12 @@ from ferrobahn import __version__, _core
 from ferrobahn._core import (
     EV_CLOSE,
     EV_ERROR,
+    EV_FRAME_BEGIN,
+    EV_FRAME_DATA,
+    EV_FRAME_END,
     EV_MESSAGE,
+    EV_MESSAGE_BEGIN,
+    EV_MESSAGE_END,
     EV_PING,
     EV_PONG,
     HandshakeError,
@@ -36,6 +41,7 @@ from ferrobahn.exception import (
     PayloadExceededError,
 )
 from ferrobahn.util import make_logger
+from ferrobahn.websocket.advanced import FrameApi, PreparedMessage, overridden_frame_callbacks
 from ferrobahn.websocket.types import (
     ConnectingRequest,
     ConnectionAccept,
@@ -125,7 +131,7 @@ def _split_host(host: str) -> tuple[str, int | None]:
     return name, int(port)
 
 
-class WebSocketProtocol:
+class WebSocketProtocol(FrameApi):
     """State, options and callbacks shared by both roles."""
 
     is_server: bool = False
@@ -267,6 +273,15 @@ class WebSocketProtocol:
 
     def _call_later(self, delay: float, fn: Callable[[], None]) -> Any:
         raise NotImplementedError
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        """Flow control for senders (Twisted's producer API): a push producer
+        (``streaming``) is paused while the transport's buffer is full; a
+        pull producer is asked for each next piece."""
+        raise NotImplementedError
+
+    def unregisterProducer(self) -> None:
+        pass
 
     def _create_future(self) -> Any:
         raise NotImplementedError
@@ -482,6 +497,17 @@ class WebSocketProtocol:
                     self._run_result(result, "onMessage")
                 if self._message_observers:
                     self.fire("message", event[1], is_binary=event[2])
+            elif kind == EV_FRAME_DATA:
+                self._call_user("onMessageFrameData", self.onMessageFrameData, event[1])
+            elif kind == EV_FRAME_BEGIN:
+                self._current_frame_rsv = event[2]
+                self._call_user("onMessageFrameBegin", self.onMessageFrameBegin, event[1])
+            elif kind == EV_FRAME_END:
+                self._call_user("onMessageFrameEnd", self.onMessageFrameEnd)
+            elif kind == EV_MESSAGE_BEGIN:
+                self._call_user("onMessageBegin", self.onMessageBegin, event[1])
+            elif kind == EV_MESSAGE_END:
+                self._call_user("onMessageEnd", self.onMessageEnd)
             elif kind == EV_PING:
                 self._call_user("onPing", self.onPing, event[1])
             elif kind == EV_PONG:
@@ -592,6 +618,7 @@ class WebSocketProtocol:
         self.state = WebSocketProtocol.STATE_CLOSED
         self._parser = _DISCARD
         self._resolve_future(self.is_closed, self)
+        self.unregisterProducer()
         self._closeConnection(abort)
 
     # ---------------------------------------------------------------- timers
@@ -662,11 +689,20 @@ class WebSocketProtocol:
         then process whatever arrived after the handshake."""
         self._cancel("openHandshakeTimeoutCall")
         mask, self._mask_outgoing = self._mask_policy()
+        frame_callbacks = overridden_frame_callbacks(type(self))
+        max_frame, max_message = self.maxFramePayloadSize, self.maxMessagePayloadSize
+        if "onMessageFrameData" in frame_callbacks:
+            # A streaming receiver buffers nothing: the default limits, which
+            # guard buffers, do not apply; limits set explicitly still do.
+            explicit = getattr(self.factory, "explicitOptions", ())
+            max_frame = max_frame if "maxFramePayloadSize" in explicit else 0
+            max_message = max_message if "maxMessagePayloadSize" in explicit else 0
         parser = _core.Parser(
             mask,  # type: ignore[arg-type]
-            max_frame_payload=self.maxFramePayloadSize,
-            max_message_payload=self.maxMessagePayloadSize,
+            max_frame_payload=max_frame,
+            max_message_payload=max_message,
             validate_utf8=self.utf8validateIncoming,
+            stream=bool(frame_callbacks),
         )
         self.state = WebSocketProtocol.STATE_OPEN
         self._call_user("onOpen", self.onOpen)
@@ -727,6 +763,10 @@ class WebSocketProtocol:
             raise InvalidTypeError(f"payload must be bytes, not {type(payload).__name__}")
         if self.state != WebSocketProtocol.STATE_OPEN:
             raise Disconnected("Attempt to send on a closed protocol")
+        if self.send_state != WebSocketProtocol.SEND_STATE_GROUND:
+            raise RuntimeError(
+                "sendMessage is invalid while a message is being sent frame by frame"
+            )
         limit = self.maxMessagePayloadSize
         if limit and len(payload) > limit:
             raise PayloadExceededError(
@@ -1175,6 +1215,8 @@ class WebSocketFactory:
     trackTimings = False
 
     def _reset_common_options(self) -> None:
+        #: Options set through setProtocolOptions (rather than defaults).
+        self.explicitOptions: set[str] = set()
         self.utf8validateIncoming = True
         self.applyMask = True
         self.maxFramePayloadSize = DEFAULT_MAX_PAYLOAD
@@ -1191,11 +1233,20 @@ class WebSocketFactory:
         self.autoPingRestartOnAnyTraffic = True
         self.perMessageCompressionAccept: Callable[[Any], Any] = lambda _: None
 
+    def prepareMessage(
+        self, payload: bytes, isBinary: bool = False, doNotCompress: bool = False
+    ) -> PreparedMessage:
+        """Frame a message once, to send it to many connections with
+        ``sendPreparedMessage``."""
+        mask = self.maskServerFrames if self.isServer else self.maskClientFrames  # type: ignore[attr-defined]
+        return PreparedMessage(payload, isBinary, mask, doNotCompress)
+
     def _set_options(self, options: dict[str, Any]) -> None:
         """Apply ``setProtocolOptions`` keywords; ``None`` leaves an option as it is."""
         for name, value in options.items():
             if value is None:
                 continue
+            self.explicitOptions.add(name)
             if name in ("maxFramePayloadSize", "maxMessagePayloadSize", "autoFragmentSize") and (
                 not isinstance(value, int) or value < 0
             ):
