@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-rust test-python lint build bench fuzz clean
+.PHONY: demo test test-rust test-python lint build bench fuzz clean conformance
 
 test: test-rust lint test-python
 
@@ -35,6 +35,17 @@ lint: build
 
 test-python: build
 	$(BIN)/pytest
+
+# The conformance tester's full mode (Autobahn|Testsuite groups 1-7, 9 up to 16 MiB,
+# 10) against ferrobahn's asyncio testee server; reports in reports/servers/
+# (index.html, index.json). `make test` runs the quick mode (tests/test_conformance.py).
+conformance: build
+	@mkdir -p reports/servers; rm -f reports/servers/testee.url
+	@$(BIN)/python examples/testee/asyncio_echo_server.py 0 > reports/servers/testee.url & pid=$$!; \
+	for i in $$(seq 100); do [ -s reports/servers/testee.url ] && break; sleep 0.1; done; \
+	$(BIN)/python -m ferrobahn.testsuite fuzzingclient "$$(head -n1 reports/servers/testee.url)" \
+	  --mode full --outdir reports/servers --agent ferrobahn-asyncio --strict --quiet; \
+	rc=$$?; kill $$pid; rm -f reports/servers/testee.url; exit $$rc
 
 # Benchmarks, not part of `make test`: the core's hot loops from Python
 # (pytest-benchmark) and from Rust alone, then echo round trips against websockets.

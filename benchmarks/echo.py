@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import websockets.asyncio.client
 import websockets.asyncio.server
@@ -95,7 +96,44 @@ async def websockets_echo() -> tuple[Echo, Callable[[], Awaitable[None]]]:
     return echo, stop
 
 
-LIBRARIES = {"ferrobahn": ferrobahn_echo, "websockets": websockets_echo}
+async def picows_echo() -> tuple[Echo, Callable[[], Awaitable[None]]]:
+    """picows (Cython): frames, not messages; the fastest peer measured."""
+    import picows
+
+    loop = asyncio.get_running_loop()
+    reply: asyncio.Future[bytes] = loop.create_future()
+
+    class ServerListener(picows.WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type == picows.WSMsgType.BINARY:
+                transport.send(picows.WSMsgType.BINARY, frame.get_payload_as_bytes())
+
+    class ClientListener(picows.WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            reply.set_result(frame.get_payload_as_bytes())
+
+    server = await picows.ws_create_server(
+        lambda request: ServerListener(), "127.0.0.1", 0, max_frame_size=LIMIT
+    )
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = await picows.ws_connect(
+        ClientListener, f"ws://127.0.0.1:{port}", max_frame_size=LIMIT
+    )
+
+    async def echo(payload: bytes) -> bytes:
+        nonlocal reply
+        reply = loop.create_future()
+        transport.send(picows.WSMsgType.BINARY, payload)
+        return await reply
+
+    async def stop() -> None:
+        transport.disconnect()
+        server.close()
+
+    return echo, stop
+
+
+LIBRARIES = {"ferrobahn": ferrobahn_echo, "websockets": websockets_echo, "picows": picows_echo}
 
 
 async def rate(echo: Echo, size: int, seconds: float) -> float:
@@ -117,11 +155,21 @@ async def main(seconds: float, rounds: int) -> None:
                 r = await rate(echo, size, seconds)
                 best[name, size] = max(best.get((name, size), 0.0), r)
             await stop()
-    header = f"{'size':>9} {'ferrobahn':>12} {'websockets':>12} {'ratio':>7}"
-    print(f"{header}  (round trips/s, best of {rounds})")
+    names = list(LIBRARIES)
+    print(f"round trips/s, best of {rounds}; ratio: ferrobahn / peer")
+    print(
+        f"{'size':>9}"
+        + "".join(f"{n:>12}" for n in names)
+        + "".join(f"{'/' + n:>13}" for n in names[1:])
+    )
     for size in SIZES:
-        f, w = best["ferrobahn", size], best["websockets", size]
-        print(f"{size:>9} {f:>12.0f} {w:>12.0f} {f / w:>6.2f}x")
+        rates = [best[n, size] for n in names]
+        ratios = [rates[0] / r for r in rates[1:]]
+        print(
+            f"{size:>9}"
+            + "".join(f"{r:>12.0f}" for r in rates)
+            + "".join(f"{x:>12.2f}x" for x in ratios)
+        )
 
 
 if __name__ == "__main__":

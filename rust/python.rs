@@ -240,7 +240,7 @@ fn random_mask_key(py: Python<'_>) -> Bound<'_, PyBytes> {
 /// A whole data message, split into frames of at most `fragment_size` bytes
 /// (0: one frame), in one `bytes`.
 #[pyfunction]
-#[pyo3(signature = (payload, binary, *, mask=false, fragment_size=0, rsv=0))]
+#[pyo3(signature = (payload, binary, mask=false, fragment_size=0, rsv=0))]
 fn encode_message<'py>(
     py: Python<'py>,
     payload: &[u8],

@@ -160,9 +160,14 @@ class WebSocketAdapterProtocol(asyncio.Protocol):
 class WebSocketServerProtocol(WebSocketAdapterProtocol, protocol.WebSocketServerProtocol):
     """Base class for asyncio WebSocket server protocols."""
 
+    # Straight to the protocol layer: no extra call per read.
+    data_received = protocol.WebSocketServerProtocol._dataReceived
+
 
 class WebSocketClientProtocol(WebSocketAdapterProtocol, protocol.WebSocketClientProtocol):
     """Base class for asyncio WebSocket client protocols."""
+
+    data_received = protocol.WebSocketClientProtocol._dataReceived
 
 
 class WebSocketAdapterFactory:

@@ -71,6 +71,11 @@ DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024
 
 SERVER_IDENT = f"ferrobahn/{__version__}"
 
+# Hot-path aliases: module globals are found faster than class attributes.
+_STATE_OPEN = 3
+_STATE_CLOSED = 0
+_encode_message = _core.encode_message
+
 
 class _DiscardInput:
     """Stands in for the parser once the connection failed: RFC 6455 §7.1.7
@@ -435,17 +440,33 @@ class WebSocketProtocol(FrameApi):
             )
 
     def _dataReceived(self, data: bytes) -> None:
-        """Bytes from the transport. Called by the adapter."""
+        """Bytes from the transport. Called by the adapter: one Rust call for
+        the whole read, then its events; whole messages, the common case, are
+        delivered right here."""
         parser = self._parser
-        if parser is not None:
-            if self.autoPingRestartOnAnyTraffic:
-                self._traffic = True
-            self._dispatch(parser.feed(data))
-        elif self.state in (
-            WebSocketProtocol.STATE_CONNECTING,
-            WebSocketProtocol.STATE_PROXY_CONNECTING,
-        ):
-            self._handshake_data(data)
+        if parser is None:
+            if self.state in (
+                WebSocketProtocol.STATE_CONNECTING,
+                WebSocketProtocol.STATE_PROXY_CONNECTING,
+            ):
+                self._handshake_data(data)
+            return
+        self._traffic = True
+        for event in parser.feed(data):
+            if event[0] == EV_MESSAGE:
+                try:
+                    result = self.onMessage(event[1], event[2])
+                except Exception:
+                    self._callback_failed("onMessage")
+                    return
+                if result is not None:
+                    self._run_result(result, "onMessage")
+                if self._message_observers:
+                    self.fire("message", event[1], is_binary=event[2])
+            else:
+                self._dispatch(event)
+            if self.state == _STATE_CLOSED:
+                return
 
     def _connectionLost(self, reason: Any = None) -> None:
         """The transport is gone: fire ``onClose``, exactly once. Called by the adapter."""
@@ -483,45 +504,31 @@ class WebSocketProtocol(FrameApi):
 
     # ------------------------------------------------------- receive dispatch
 
-    def _dispatch(self, events: list[Any]) -> None:
-        """Deliver the events of one read. Messages are the hot path."""
-        for event in events:
-            kind = event[0]
-            if kind == EV_MESSAGE:
-                try:
-                    result = self.onMessage(event[1], event[2])
-                except Exception:
-                    self._callback_failed("onMessage")
-                    return
-                if result is not None:
-                    self._run_result(result, "onMessage")
-                if self._message_observers:
-                    self.fire("message", event[1], is_binary=event[2])
-            elif kind == EV_FRAME_DATA:
-                self._call_user("onMessageFrameData", self.onMessageFrameData, event[1])
-            elif kind == EV_FRAME_BEGIN:
-                self._current_frame_rsv = event[2]
-                self._call_user("onMessageFrameBegin", self.onMessageFrameBegin, event[1])
-            elif kind == EV_FRAME_END:
-                self._call_user("onMessageFrameEnd", self.onMessageFrameEnd)
-            elif kind == EV_MESSAGE_BEGIN:
-                self._call_user("onMessageBegin", self.onMessageBegin, event[1])
-            elif kind == EV_MESSAGE_END:
-                self._call_user("onMessageEnd", self.onMessageEnd)
-            elif kind == EV_PING:
-                self._call_user("onPing", self.onPing, event[1])
-            elif kind == EV_PONG:
-                self._on_pong(event[1])
-            elif kind == EV_CLOSE:
-                self._on_close_frame(event[1], event[2])
-            elif kind == EV_ERROR:
-                if event[1] == WebSocketProtocol.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG:
-                    frame = "frame" in event[2]
-                    self.wasMaxFramePayloadSizeExceeded = frame
-                    self.wasMaxMessagePayloadSizeExceeded = not frame
-                self._fail_connection(event[1], event[2])
-            if self.state == WebSocketProtocol.STATE_CLOSED:
-                return
+    def _dispatch(self, event: tuple[Any, ...]) -> None:
+        """Deliver an event other than a whole message."""
+        kind = event[0]
+        if kind == EV_FRAME_DATA:
+            self._call_user("onMessageFrameData", self.onMessageFrameData, event[1])
+        elif kind == EV_FRAME_BEGIN:
+            self._call_user("onMessageFrameBegin", self.onMessageFrameBegin, event[1])
+        elif kind == EV_FRAME_END:
+            self._call_user("onMessageFrameEnd", self.onMessageFrameEnd)
+        elif kind == EV_MESSAGE_BEGIN:
+            self._call_user("onMessageBegin", self.onMessageBegin, event[1])
+        elif kind == EV_MESSAGE_END:
+            self._call_user("onMessageEnd", self.onMessageEnd)
+        elif kind == EV_PING:
+            self._call_user("onPing", self.onPing, event[1])
+        elif kind == EV_PONG:
+            self._on_pong(event[1])
+        elif kind == EV_CLOSE:
+            self._on_close_frame(event[1], event[2])
+        elif kind == EV_ERROR:
+            if event[1] == WebSocketProtocol.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG:
+                frame = "frame" in event[2]
+                self.wasMaxFramePayloadSizeExceeded = frame
+                self.wasMaxMessagePayloadSizeExceeded = not frame
+            self._fail_connection(event[1], event[2])
 
     def _call_user(self, what: str, callback: Callable[..., Any], *args: Any) -> None:
         """Run a user callback; an exception or failed coroutine is logged and
@@ -758,26 +765,23 @@ class WebSocketProtocol(FrameApi):
         sync: bool = False,
         doNotCompress: bool = False,
     ) -> None:
-        """Send a whole message, in one write of all its frames."""
+        """Send a whole message, all its frames in one write."""
         if type(payload) is not bytes:
             raise InvalidTypeError(f"payload must be bytes, not {type(payload).__name__}")
-        if self.state != WebSocketProtocol.STATE_OPEN:
-            raise Disconnected("Attempt to send on a closed protocol")
-        if self.send_state != WebSocketProtocol.SEND_STATE_GROUND:
-            raise RuntimeError(
-                "sendMessage is invalid while a message is being sent frame by frame"
-            )
+        if self.state != _STATE_OPEN or self.send_state:
+            self._refuse_send()
         limit = self.maxMessagePayloadSize
         if limit and len(payload) > limit:
             raise PayloadExceededError(
                 f"message payload of {len(payload)} bytes exceeds the limit of {limit} bytes"
             )
         fragment = self.autoFragmentSize if fragmentSize is None else fragmentSize
-        self.transport.write(
-            _core.encode_message(
-                payload, bool(isBinary), mask=self._mask_outgoing, fragment_size=fragment or 0
-            )
-        )
+        self.transport.write(_encode_message(payload, isBinary, self._mask_outgoing, fragment or 0))
+
+    def _refuse_send(self) -> None:
+        if self.state != _STATE_OPEN:
+            raise Disconnected("Attempt to send on a closed protocol")
+        raise RuntimeError("sendMessage is invalid while a message is being sent frame by frame")
 
     def sendPing(self, payload: bytes | None = None) -> None:
         if self.state != WebSocketProtocol.STATE_OPEN:
@@ -1067,6 +1071,11 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 self.serverConnectionDropTimeout, self._server_drop_timed_out
             )
 
+    def startTLS(self) -> None:
+        """Start TLS on the connection: ``wss://`` through an HTTP proxy, once
+        the proxy has connected. Provided by the adapter where the framework can."""
+        raise NotImplementedError("wss:// through an HTTP proxy is not supported here")
+
     def onConnecting(self, transport_details: TransportDetails) -> ConnectingRequest | None:
         """Before the handshake: return a ``ConnectingRequest`` to override
         the factory's request settings, or ``None``. May return an awaitable."""
@@ -1161,6 +1170,12 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 )
                 return
             self.state = WebSocketProtocol.STATE_CONNECTING
+            if self.factory.isSecure:
+                try:
+                    self.startTLS()
+                except NotImplementedError as error:
+                    self._handshake_failed(response.status, str(error))
+                    return
             self._start_handshake()
             if leftover:
                 self._handshake_data(leftover)

@@ -1,0 +1,237 @@
+"""Running cases: one TCP connection per case, the opening handshake done by the
+tester itself, the case's script, then the verdict.
+
+Used by both modes: ``fuzzingclient`` connects to the server under test
+(``run_client_case``); ``fuzzingserver`` hands each accepted client connection to
+``run_session`` after its own handshake. Every wait is bounded: the opening
+handshake by ``OPEN_HANDSHAKE_TIMEOUT``, a case by its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from ferrobahn.testsuite.cases import Case
+from ferrobahn.testsuite.peer import Session, WireLog
+from ferrobahn.testsuite.verdict import Observed, Verdict, judge
+
+OPEN_HANDSHAKE_TIMEOUT = 5.0
+MAX_HEAD = 64 * 2**10
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+
+
+def user_agent() -> str:
+    from ferrobahn import __version__
+
+    return f"ferrobahn-testsuite/{__version__}"
+
+
+@dataclass
+class CaseResult:
+    """Everything the reports show about one case run."""
+
+    case: Case
+    agent: str
+    verdict: Verdict
+    started: str
+    duration_ms: int
+    seen: Observed
+    wirelog: list[dict[str, Any]] = field(default_factory=list)
+    http_request: str = ""
+    http_response: str = ""
+    remote_close_reason: str | None = None
+    local_close_code: int | None = None
+    was_not_clean_reason: str | None = None
+    note: str = ""
+
+
+def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
+    """The first line and the headers (lower-case names) of an HTTP head."""
+    first, *lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return first, headers
+
+
+class HandshakeError(Exception):
+    pass
+
+
+async def client_handshake(
+    url: str, path_and_query: str | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, str, dict[str, str]]:
+    """Connect and upgrade; returns the streams, the request and response heads
+    as text and the response headers."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise HandshakeError(f"not a ws:// or wss:// URL: {url}")
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    path = path_and_query or ((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    reader, writer = await asyncio.open_connection(
+        host, port, ssl=parts.scheme == "wss" or None, limit=MAX_HEAD
+    )
+    key = base64.b64encode(os.urandom(16)).decode()
+    default_port = port == (443 if parts.scheme == "wss" else 80)
+    host_header = host if default_port else f"{host}:{port}"
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"User-Agent: {user_agent()}\r\n\r\n"
+    )
+    writer.write(request.encode())
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
+        writer.transport.abort()
+        raise HandshakeError(f"no HTTP response head: {exc!r}") from exc
+    status, headers = parse_head(head)
+    response = head.decode("latin-1")
+    problem = None
+    if status.split()[1:2] != ["101"]:
+        problem = f"status line {status!r}, not 101"
+    elif headers.get("upgrade", "").lower() != "websocket":
+        problem = "Upgrade header is not 'websocket'"
+    elif "upgrade" not in headers.get("connection", "").lower():
+        problem = "Connection header lacks 'Upgrade'"
+    elif headers.get("sec-websocket-accept") != accept_key(key):
+        problem = "wrong Sec-WebSocket-Accept"
+    elif headers.get("sec-websocket-extensions"):
+        problem = "the server accepted an extension the tester did not offer"
+    if problem:
+        writer.transport.abort()
+        raise HandshakeError(problem)
+    return reader, writer, request, response, headers
+
+
+def finish_when_done(case: Case, session: Session) -> None:
+    """The original's rule: once the events match *every* expected outcome, the
+    tester starts the closing handshake if the case expects it to."""
+    expected = case.expected
+    if (
+        expected
+        and case.close.closed_by_me
+        and not case.suppress_close
+        and all(list(events) == session.seen.received for events in expected.values())
+    ):
+        session.send_close(case.close.codes[0])
+
+
+async def run_session(case: Case, session: Session) -> str:
+    """Drive one case on an open connection until the connection is gone or the
+    case's time is up. Returns a note for the report (empty when all went as
+    designed)."""
+    session.on_event = lambda: finish_when_done(case, session)
+    reading = asyncio.ensure_future(session.read_loop())
+    note = ""
+
+    async def script() -> None:
+        for step in case.steps:
+            if not await step.run(session):
+                return
+
+    scripting = asyncio.ensure_future(script())
+    try:
+        await asyncio.wait_for(asyncio.shield(session.lost.wait()), case.timeout)
+    except asyncio.TimeoutError:
+        note = f"the case did not end within its {case.timeout:g} s bound: connection dropped"
+        session.fail("case timeout")
+    scripting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await scripting
+    if not scripting.cancelled() and scripting.exception() is not None:
+        note = f"tester error in the case script: {scripting.exception()!r}"
+    await asyncio.wait_for(reading, 5)
+    return note
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_result(
+    case: Case,
+    agent: str,
+    started: str,
+    t0: float,
+    session: Session | None,
+    note: str,
+    request: str = "",
+    response: str = "",
+    log: WireLog | None = None,
+) -> CaseResult:
+    seen = session.seen if session is not None else Observed()
+    verdict = judge(
+        case.expected,
+        case.close,
+        seen,
+        wrong_code_fails=case.wrong_code_fails,
+        informational=case.informational,
+    )
+    reason = session.remote_close_reason if session is not None else None
+    return CaseResult(
+        case=case,
+        agent=agent,
+        verdict=verdict,
+        started=started,
+        duration_ms=round(1000 * (time.monotonic() - t0)),
+        seen=seen,
+        wirelog=log.entries if log is not None else [],
+        http_request=request,
+        http_response=response,
+        remote_close_reason=reason.decode("utf-8", "replace") if reason is not None else None,
+        local_close_code=session.local_close_code if session is not None else None,
+        was_not_clean_reason=session.was_not_clean_reason if session is not None else None,
+        note=note,
+    )
+
+
+async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult:
+    """Run one case against the server at ``url`` on a fresh connection."""
+    started, t0 = utcnow(), time.monotonic()
+    try:
+        reader, writer, request, response, headers = await asyncio.wait_for(
+            client_handshake(url), OPEN_HANDSHAKE_TIMEOUT
+        )
+    except (HandshakeError, OSError, asyncio.TimeoutError) as exc:
+        note = f"opening handshake failed: {exc!r}"
+        return make_result(case, agent or "UnknownServer", started, t0, None, note)
+    t0 = time.monotonic()  # durations count from the open connection, as the original's
+    log = WireLog()
+    session = Session(reader, writer, is_server=False, log=log)
+    note = await run_session(case, session)
+    name = agent or headers.get("server") or "UnknownServer"
+    return make_result(case, name, started, t0, session, note, request, response, log)
+
+
+async def run_fuzzing_client(
+    url: str,
+    cases: list[Case],
+    agent: str | None = None,
+    progress: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Run ``cases`` one after the other against the server at ``url``."""
+    results = []
+    for case in cases:
+        result = await run_client_case(url, case, agent)
+        results.append(result)
+        if progress is not None:
+            progress(result)
+    return results
