@@ -4,6 +4,7 @@
 //! the Python interpreter; the PyO3 bindings live in `python` and only convert.
 
 pub mod close;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod http;

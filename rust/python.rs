@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::close;
+use crate::deflate;
 use crate::frame;
 use crate::handshake;
 use crate::http;
@@ -80,6 +81,22 @@ fn mask_policy(name: &str) -> PyResult<MaskPolicy> {
     }
 }
 
+fn param_error(err: deflate::ParamError) -> PyErr {
+    PyValueError::new_err(err.0)
+}
+
+/// permessage-deflate parameters of the peer's compressor, `None` when the
+/// extension is off.
+fn deflate_params(
+    window_bits: Option<u8>,
+    no_context_takeover: bool,
+) -> PyResult<Option<deflate::DeflateParams>> {
+    window_bits
+        .map(|bits| deflate::DeflateParams::new(bits, no_context_takeover).map_err(param_error))
+        .transpose()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn parser_config(
     mask: &str,
     max_frame_payload: u64,
@@ -87,6 +104,8 @@ fn parser_config(
     allowed_rsv: u8,
     stream: bool,
     validate_utf8: bool,
+    deflate_window_bits: Option<u8>,
+    deflate_no_context_takeover: bool,
 ) -> PyResult<ParserConfig> {
     if allowed_rsv > 7 {
         return Err(PyValueError::new_err("allowed_rsv is a 3-bit value"));
@@ -102,6 +121,7 @@ fn parser_config(
             Delivery::Messages
         },
         validate_utf8,
+        deflate: deflate_params(deflate_window_bits, deflate_no_context_takeover)?,
     })
 }
 
@@ -114,7 +134,8 @@ struct Parser {
 #[pymethods]
 impl Parser {
     #[new]
-    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true))]
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true, deflate_window_bits=None, deflate_no_context_takeover=false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         mask: &str,
         max_frame_payload: u64,
@@ -122,6 +143,8 @@ impl Parser {
         allowed_rsv: u8,
         stream: bool,
         validate_utf8: bool,
+        deflate_window_bits: Option<u8>,
+        deflate_no_context_takeover: bool,
     ) -> PyResult<Self> {
         let config = parser_config(
             mask,
@@ -130,14 +153,18 @@ impl Parser {
             allowed_rsv,
             stream,
             validate_utf8,
+            deflate_window_bits,
+            deflate_no_context_takeover,
         )?;
         Ok(Parser {
             inner: parser::Parser::new(config),
         })
     }
 
-    /// Replace the whole configuration (between reads).
-    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true))]
+    /// Replace the whole configuration (between reads), permessage-deflate
+    /// included: leaving `deflate_window_bits` out turns it off.
+    #[pyo3(signature = (mask, *, max_frame_payload=0, max_message_payload=0, allowed_rsv=0, stream=false, validate_utf8=true, deflate_window_bits=None, deflate_no_context_takeover=false))]
+    #[allow(clippy::too_many_arguments)]
     fn configure(
         &mut self,
         mask: &str,
@@ -146,6 +173,8 @@ impl Parser {
         allowed_rsv: u8,
         stream: bool,
         validate_utf8: bool,
+        deflate_window_bits: Option<u8>,
+        deflate_no_context_takeover: bool,
     ) -> PyResult<()> {
         let config = parser_config(
             mask,
@@ -154,9 +183,34 @@ impl Parser {
             allowed_rsv,
             stream,
             validate_utf8,
+            deflate_window_bits,
+            deflate_no_context_takeover,
         )?;
         self.inner.set_config(config);
         Ok(())
+    }
+
+    /// Turn permessage-deflate on with the peer's negotiated parameters
+    /// (`window_bits` 8-15, 8 read as 9), or off with `None`; the rest of the
+    /// configuration is kept. Changed parameters start a new context.
+    #[pyo3(signature = (window_bits, no_context_takeover=false))]
+    fn set_deflate(&mut self, window_bits: Option<u8>, no_context_takeover: bool) -> PyResult<()> {
+        let config = ParserConfig {
+            deflate: deflate_params(window_bits, no_context_takeover)?,
+            ..*self.inner.config()
+        };
+        self.inner.set_config(config);
+        Ok(())
+    }
+
+    /// The permessage-deflate parameters in effect,
+    /// `(window_bits, no_context_takeover)`, or `None` when off.
+    #[getter]
+    fn deflate(&self) -> Option<(u8, bool)> {
+        self.inner
+            .config()
+            .deflate
+            .map(|p| (p.window_bits(), p.no_context_takeover()))
     }
 
     /// Parse one read's bytes; returns the list of event tuples it completed.
@@ -175,6 +229,96 @@ impl Parser {
     fn done(&self) -> bool {
         self.inner.is_done()
     }
+}
+
+/// The permessage-deflate compressor of the messages one connection sends.
+#[pyclass(module = "ferrobahn._core")]
+struct Deflater {
+    inner: deflate::Compressor,
+}
+
+#[pymethods]
+impl Deflater {
+    /// `window_bits` and `no_context_takeover` as agreed for this endpoint's
+    /// sending direction (8 is compressed as 9); zlib's `level` (-1: 6) and
+    /// `mem_level`.
+    #[new]
+    #[pyo3(signature = (window_bits=15, no_context_takeover=false, *, level=-1, mem_level=8))]
+    fn new(
+        window_bits: u8,
+        no_context_takeover: bool,
+        level: i32,
+        mem_level: i32,
+    ) -> PyResult<Self> {
+        let params =
+            deflate::DeflateParams::new(window_bits, no_context_takeover).map_err(param_error)?;
+        let inner = deflate::Compressor::new(params, level, mem_level).map_err(param_error)?;
+        Ok(Deflater { inner })
+    }
+
+    /// The payload of a compressed message (to send with RSV1 set on its
+    /// first frame). Raises `ValueError` inside a message sent in pieces.
+    fn compress<'py>(&mut self, py: Python<'py>, payload: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let mut out = Vec::new();
+        self.inner
+            .compress(payload, &mut out)
+            .map_err(|_| in_message_error())?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// The next piece of a message sent in pieces: the payload of one frame.
+    /// A non-final piece may compress to `b""` (zlib holds data back); `fin`
+    /// flushes everything and ends the message.
+    fn compress_chunk<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        fin: bool,
+    ) -> Bound<'py, PyBytes> {
+        let mut out = Vec::new();
+        self.inner.compress_chunk(data, fin, &mut out);
+        PyBytes::new(py, &out)
+    }
+
+    /// A whole compressed message on the wire in one `bytes`: compressed,
+    /// then framed as by `encode_message` (RSV1 on the first frame, frames of
+    /// at most `fragment_size` compressed bytes, masked if `mask`).
+    #[pyo3(signature = (payload, binary, *, mask=false, fragment_size=0))]
+    fn encode_message<'py>(
+        &mut self,
+        py: Python<'py>,
+        payload: &[u8],
+        binary: bool,
+        mask: bool,
+        fragment_size: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let mut compressed = Vec::new();
+        self.inner
+            .compress(payload, &mut compressed)
+            .map_err(|_| in_message_error())?;
+        encode_message(py, &compressed, binary, mask, fragment_size, frame::RSV1)
+    }
+
+    /// Window bits really used (a negotiated 8 is 9).
+    #[getter]
+    fn window_bits(&self) -> u8 {
+        self.inner.params().window_bits()
+    }
+
+    #[getter]
+    fn no_context_takeover(&self) -> bool {
+        self.inner.params().no_context_takeover()
+    }
+
+    /// True between a non-final `compress_chunk` and the final one.
+    #[getter]
+    fn in_message(&self) -> bool {
+        self.inner.in_message()
+    }
+}
+
+fn in_message_error() -> PyErr {
+    PyValueError::new_err("a message sent with compress_chunk is not finished")
 }
 
 fn check_opcode_rsv(opcode: u8, rsv: u8) -> PyResult<()> {
@@ -594,6 +738,7 @@ fn build_request<'py>(
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Parser>()?;
+    m.add_class::<Deflater>()?;
     m.add_class::<Utf8Validator>()?;
     m.add_class::<HeadReader>()?;
     m.add_class::<HttpRequest>()?;

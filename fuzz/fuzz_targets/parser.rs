@@ -39,6 +39,7 @@ fuzz_target!(|input: &[u8]| {
         max_message_payload: u64::from(*limit_message) * 32,
         delivery: Delivery::Messages,
         validate_utf8: flags & 0x20 == 0,
+        deflate: None,
     };
     let whole = run(config, data, &[]);
     let split = run(config, data, splits);

@@ -26,6 +26,13 @@ Event = tuple[int | bytes | bool | str | None, ...]
 MaskPolicy = Literal["required", "forbidden", "optional"]
 
 class Parser:
+    """permessage-deflate: ``deflate_window_bits`` (8-15, 8 runs as 9) and
+    ``deflate_no_context_takeover`` are the *peer's* agreed parameters
+    (``PerMessageDeflate.incoming()``); ``None`` leaves the extension off. With it on,
+    RSV1 marks a compressed message, inflated as it arrives; the payload limits then
+    count inflated bytes (1009 at the first byte over), and FrameBegin's length is the
+    compressed length."""
+
     def __init__(
         self,
         mask: MaskPolicy,
@@ -35,6 +42,8 @@ class Parser:
         allowed_rsv: int = 0,
         stream: bool = False,
         validate_utf8: bool = True,
+        deflate_window_bits: int | None = None,
+        deflate_no_context_takeover: bool = False,
     ) -> None: ...
     def configure(
         self,
@@ -45,10 +54,49 @@ class Parser:
         allowed_rsv: int = 0,
         stream: bool = False,
         validate_utf8: bool = True,
+        deflate_window_bits: int | None = None,
+        deflate_no_context_takeover: bool = False,
     ) -> None: ...
+    def set_deflate(self, window_bits: int | None, no_context_takeover: bool = False) -> None:
+        """Turn permessage-deflate on (peer's parameters) or off (``None``), keeping the
+        rest of the configuration."""
+    @property
+    def deflate(self) -> tuple[int, bool] | None:
+        """``(window_bits, no_context_takeover)`` in effect (8 shows as 9), or ``None``."""
     def feed(self, data: bytes) -> list[Event]: ...
     @property
     def done(self) -> bool: ...
+
+class Deflater:
+    """permessage-deflate compressor of the messages a connection sends; ``window_bits``
+    (8-15, 8 runs as 9) and ``no_context_takeover`` are our agreed parameters
+    (``PerMessageDeflate.outgoing()``); ``level`` -1 (zlib's 6) or 0-9, ``mem_level``
+    1-9. Raises ``ValueError`` for values out of range."""
+
+    def __init__(
+        self,
+        window_bits: int = 15,
+        no_context_takeover: bool = False,
+        *,
+        level: int = -1,
+        mem_level: int = 8,
+    ) -> None: ...
+    def compress(self, payload: bytes) -> bytes:
+        """A whole message's compressed payload, trailing 00 00 ff ff removed; send it
+        with RSV1 on the first frame. ``ValueError`` inside a ``compress_chunk`` message."""
+    def compress_chunk(self, data: bytes, fin: bool) -> bytes:
+        """One frame's payload of a message sent in pieces; a non-final piece may be
+        ``b""``; ``fin`` flushes and ends the message."""
+    def encode_message(
+        self, payload: bytes, binary: bool, *, mask: bool = False, fragment_size: int = 0
+    ) -> bytes:
+        """``compress`` + ``encode_message(..., rsv=4)`` in one call: the wire bytes."""
+    @property
+    def window_bits(self) -> int: ...
+    @property
+    def no_context_takeover(self) -> bool: ...
+    @property
+    def in_message(self) -> bool: ...
 
 def encode_frame(
     opcode: int,

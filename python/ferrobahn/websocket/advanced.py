@@ -38,6 +38,7 @@ SEND_STATE_MESSAGE_BEGIN = 1
 SEND_STATE_INSIDE_MESSAGE = 2
 SEND_STATE_INSIDE_MESSAGE_FRAME = 3
 OPCODE_CONTINUATION = 0x0
+RSV1 = 0b100
 MAX_FRAME_LENGTH = (1 << 63) - 1
 
 
@@ -62,7 +63,7 @@ class PreparedMessage:
     (``factory.prepareMessage``). A masked one uses one key for all, as in
     AutobahnPython."""
 
-    __slots__ = ("payload", "binary", "doNotCompress", "data")
+    __slots__ = ("payload", "binary", "doNotCompress", "data", "compressed")
 
     def __init__(
         self, payload: bytes, isBinary: bool, applyMask: bool, doNotCompress: bool
@@ -73,6 +74,8 @@ class PreparedMessage:
         self.binary = bool(isBinary)
         self.doNotCompress = doNotCompress
         self.data = _core.encode_message(payload, self.binary, mask=applyMask)
+        #: Compressed frames by window bits, for peers without context takeover.
+        self.compressed: dict[int, bytes] = {}
 
 
 class FrameApi:
@@ -83,6 +86,7 @@ class FrameApi:
     send_state: int
     transport: Any
     _mask_outgoing: bool
+    _deflater: Any
     _message_observers: list[Any]
 
     def _run_result(self, result: Any, what: str) -> None:
@@ -140,32 +144,41 @@ class FrameApi:
 
     def beginMessage(self, isBinary: bool = False, doNotCompress: bool = False) -> None:
         """Start a message sent frame by frame (``sendMessageFrame``) or
-        streamed (``beginMessageFrame``); ``endMessage`` ends it."""
+        streamed (``beginMessageFrame``); ``endMessage`` ends it. With
+        permessage-deflate in use the message is compressed as it is given,
+        unless ``doNotCompress``."""
         if self._check_send_state((SEND_STATE_GROUND,), "beginMessage"):
             self._send_opcode = 2 if isBinary else 1
+            self._send_deflater = None if doNotCompress else self._deflater
+            self._send_first = True
             self.send_state = SEND_STATE_MESSAGE_BEGIN
 
-    def _next_opcode(self) -> int:
-        return (
-            self._send_opcode
-            if self.send_state == SEND_STATE_MESSAGE_BEGIN
-            else OPCODE_CONTINUATION
+    def _write_frame(self, payload: bytes, fin: bool) -> None:
+        """A whole frame of the current message: the first carries the opcode
+        (and RSV1 when compressed), the rest are continuations."""
+        first, self._send_first = self._send_first, False
+        opcode = self._send_opcode if first else OPCODE_CONTINUATION
+        rsv = RSV1 if first and self._send_deflater is not None else 0
+        self.transport.write(
+            _core.encode_frame(opcode, payload, fin=fin, rsv=rsv, mask=self._mask_outgoing)
         )
 
     def sendMessageFrame(self, payload: bytes, sync: bool = False) -> None:
-        """Send one whole frame of the current message (FIN=0)."""
+        """Send one whole frame of the current message (FIN=0); compressed,
+        the frame carries what the compressor gives back for ``payload``."""
         if self._check_send_state(
             (SEND_STATE_MESSAGE_BEGIN, SEND_STATE_INSIDE_MESSAGE), "sendMessageFrame"
         ):
-            frame = _core.encode_frame(
-                self._next_opcode(), payload, fin=False, mask=self._mask_outgoing
-            )
-            self.transport.write(frame)
+            if self._send_deflater is not None:
+                payload = self._send_deflater.compress_chunk(payload, False)
+            self._write_frame(payload, fin=False)
             self.send_state = SEND_STATE_INSIDE_MESSAGE
 
     def beginMessageFrame(self, length: int) -> None:
         """Start a frame of ``length`` payload bytes (0 to 2^63 - 1), to be
-        sent in pieces with ``sendMessageFrameData``. The header goes out now."""
+        sent in pieces with ``sendMessageFrameData``. The header goes out now;
+        compressed, each piece goes out as a frame of its own instead, since
+        the compressed length is not known in advance."""
         if not self._check_send_state(
             (SEND_STATE_MESSAGE_BEGIN, SEND_STATE_INSIDE_MESSAGE), "beginMessageFrame"
         ):
@@ -174,9 +187,12 @@ class FrameApi:
             raise InvalidTypeError(f"frame length must be an int, not {type(length).__name__}")
         if not 0 <= length <= MAX_FRAME_LENGTH:
             raise InvalidValueError(f"frame length {length} is not between 0 and 2**63 - 1")
-        key = _core.random_mask_key() if self._mask_outgoing else None
-        self.transport.write(_core.encode_frame_header(self._next_opcode(), length, key=key))
-        self._frame_key = key
+        self._frame_key = None
+        if self._send_deflater is None:
+            first, self._send_first = self._send_first, False
+            opcode = self._send_opcode if first else OPCODE_CONTINUATION
+            self._frame_key = _core.random_mask_key() if self._mask_outgoing else None
+            self.transport.write(_core.encode_frame_header(opcode, length, key=self._frame_key))
         self._frame_remaining = length
         self._frame_sent = 0
         self.send_state = SEND_STATE_INSIDE_MESSAGE_FRAME if length else SEND_STATE_INSIDE_MESSAGE
@@ -189,9 +205,12 @@ class FrameApi:
             return None
         owed = self._frame_remaining
         piece = payload if len(payload) <= owed else payload[:owed]
-        if self._frame_key is not None:
-            piece = _core.apply_mask(piece, self._frame_key, self._frame_sent)
-        self.transport.write(piece)
+        if self._send_deflater is not None:
+            self._write_frame(self._send_deflater.compress_chunk(piece, False), fin=False)
+        elif self._frame_key is not None:
+            self.transport.write(_core.apply_mask(piece, self._frame_key, self._frame_sent))
+        else:
+            self.transport.write(piece)
         self._frame_sent += len(piece)
         self._frame_remaining -= len(piece)
         if not self._frame_remaining:
@@ -199,13 +218,15 @@ class FrameApi:
         return owed - len(payload)
 
     def endMessage(self) -> None:
-        """End the current message with an empty final frame (FIN=1), as
-        AutobahnPython does."""
+        """End the current message with a final frame (FIN=1): empty, or the
+        compressor's flushed tail, as AutobahnPython does."""
         if self._check_send_state(
             (SEND_STATE_MESSAGE_BEGIN, SEND_STATE_INSIDE_MESSAGE), "endMessage"
         ):
-            frame = _core.encode_frame(self._next_opcode(), b"", fin=True, mask=self._mask_outgoing)
-            self.transport.write(frame)
+            tail = b""
+            if self._send_deflater is not None:
+                tail = self._send_deflater.compress_chunk(b"", True)
+            self._write_frame(tail, fin=True)
             self.send_state = SEND_STATE_GROUND
 
     def sendFrame(
@@ -243,9 +264,28 @@ class FrameApi:
             self.transport.write(data[start : start + chopsize])
 
     def sendPreparedMessage(self, preparedMsg: PreparedMessage) -> None:
-        """Send a message framed by ``factory.prepareMessage``."""
+        """Send a message framed by ``factory.prepareMessage``. With
+        permessage-deflate in use it is compressed; without context takeover
+        the compressed frame is the same for every connection with the same
+        parameters, so it is made once and reused."""
         if self.state != STATE_OPEN:
             raise Disconnected("Attempt to send on a closed protocol")
         if self.send_state != SEND_STATE_GROUND:
             raise RuntimeError("sendPreparedMessage is invalid while a message is being sent")
-        self.transport.write(preparedMsg.data)
+        deflater = self._deflater
+        if deflater is None or preparedMsg.doNotCompress:
+            self.transport.write(preparedMsg.data)
+        elif deflater.no_context_takeover and not self._mask_outgoing:
+            key = deflater.window_bits
+            data = preparedMsg.compressed.get(key)
+            if data is None:
+                data = preparedMsg.compressed[key] = deflater.encode_message(
+                    preparedMsg.payload, preparedMsg.binary
+                )
+            self.transport.write(data)
+        else:
+            self.transport.write(
+                deflater.encode_message(
+                    preparedMsg.payload, preparedMsg.binary, mask=self._mask_outgoing
+                )
+            )

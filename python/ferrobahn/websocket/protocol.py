@@ -42,6 +42,13 @@ from ferrobahn.exception import (
 )
 from ferrobahn.util import make_logger
 from ferrobahn.websocket.advanced import FrameApi, PreparedMessage, overridden_frame_callbacks
+from ferrobahn.websocket.compress import (
+    PerMessageCompressError,
+    PerMessageDeflate,
+    negotiate_client,
+    negotiate_server,
+    offers_header,
+)
 from ferrobahn.websocket.types import (
     ConnectingRequest,
     ConnectionAccept,
@@ -264,6 +271,7 @@ class WebSocketProtocol(FrameApi):
     autoPingTimeout: float
     autoPingSize: int
     autoPingRestartOnAnyTraffic: bool
+    perMessageCompressionAccept: Callable[[Any], Any]
 
     # ---------------------------------------------------------------- adapter
     # Provided by the framework adapter.
@@ -422,6 +430,9 @@ class WebSocketProtocol(FrameApi):
         self._early_size = 0
         self._waiting = False  # an async onConnect/onConnecting is running
         self._mask_outgoing = False
+        #: permessage-deflate in effect: the negotiated extension and our compressor.
+        self._pmce: PerMessageDeflate | None = None
+        self._deflater: Any = None
         self._traffic = False
         self._ping_payload: bytes | None = None
         self._ping_seq = 0
@@ -704,12 +715,22 @@ class WebSocketProtocol(FrameApi):
             explicit = getattr(self.factory, "explicitOptions", ())
             max_frame = max_frame if "maxFramePayloadSize" in explicit else 0
             max_message = max_message if "maxMessagePayloadSize" in explicit else 0
+        inflate_bits, inflate_reset = None, False
+        pmce = self._pmce
+        if pmce is not None:
+            inflate_bits, inflate_reset = pmce.incoming()
+            out_bits, out_reset = pmce.outgoing()
+            self._deflater = _core.Deflater(out_bits, out_reset, mem_level=pmce.mem_level or 8)
+            if pmce.max_message_size:
+                max_message = min(max_message or pmce.max_message_size, pmce.max_message_size)
         parser = _core.Parser(
             mask,  # type: ignore[arg-type]
             max_frame_payload=max_frame,
             max_message_payload=max_message,
             validate_utf8=self.utf8validateIncoming,
             stream=bool(frame_callbacks),
+            deflate_window_bits=inflate_bits,
+            deflate_no_context_takeover=inflate_reset,
         )
         self.state = WebSocketProtocol.STATE_OPEN
         self._call_user("onOpen", self.onOpen)
@@ -776,7 +797,14 @@ class WebSocketProtocol(FrameApi):
                 f"message payload of {len(payload)} bytes exceeds the limit of {limit} bytes"
             )
         fragment = self.autoFragmentSize if fragmentSize is None else fragmentSize
-        self.transport.write(_encode_message(payload, isBinary, self._mask_outgoing, fragment or 0))
+        deflater = self._deflater
+        if deflater is None or doNotCompress:
+            data = _encode_message(payload, isBinary, self._mask_outgoing, fragment or 0)
+        else:
+            data = deflater.encode_message(
+                payload, isBinary, mask=self._mask_outgoing, fragment_size=fragment or 0
+            )
+        self.transport.write(data)
 
     def _refuse_send(self) -> None:
         if self.state != _STATE_OPEN:
@@ -1003,17 +1031,26 @@ class WebSocketServerProtocol(WebSocketProtocol):
             )
             self._handshake_failed(500, "Internal server error")
             return
+        declined: list[PerMessageCompressError] = []
         try:
+            _, extensions, self._pmce = negotiate_server(
+                self.websocket_extensions, self.perMessageCompressionAccept, declined
+            )
             response = _core.build_accept_response(
                 key,
                 server=self.factory.server,
                 protocol=protocol,
+                extensions=extensions,
                 headers=_header_pairs(self.factory.headers) + _header_pairs(headers),
             )
-        except HandshakeError as error:
-            self.log.error("cannot build the handshake response: {reason}", reason=error.args[1])
+        except Exception as error:
+            self.log.error("cannot answer the opening handshake: {error!r}", error=error)
             self._handshake_failed(500, "Internal server error")
             return
+        for offer_error in declined:
+            self.log.info("declined a permessage-deflate offer: {error}", error=offer_error)
+        if self._pmce is not None:
+            self.websocket_extensions_in_use = [self._pmce]
         self.websocket_protocol_in_use = protocol
         self.transport.write(response)
         self._open(leftover)
@@ -1060,6 +1097,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
     acceptMaskedServerFrames: bool
     maskClientFrames: bool
     serverConnectionDropTimeout: float
+    perMessageCompressionOffers: list[Any]
 
     def _mask_policy(self) -> tuple[str, bool]:
         return ("optional" if self.acceptMaskedServerFrames else "forbidden"), self.maskClientFrames
@@ -1131,6 +1169,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
         self._key = _core.generate_client_key()
         self._offered_protocols = list(request.protocols or [])
         try:
+            offers = offers_header(self.perMessageCompressionOffers) or None
             data = _core.build_request(
                 request.host,
                 request.port,
@@ -1140,9 +1179,10 @@ class WebSocketClientProtocol(WebSocketProtocol):
                 useragent=request.useragent,
                 origin=request.origin,
                 protocols=self._offered_protocols,
+                extensions=offers,
                 headers=_header_pairs(request.headers),
             )
-        except HandshakeError as error:
+        except (HandshakeError, InvalidTypeError) as error:
             self.log.error("cannot build the opening handshake: {reason}", reason=error.args[1])
             self.wasNotCleanReason = f"invalid opening handshake request: {error.args[1]}"
             self.dropConnection(abort=True)
@@ -1180,11 +1220,20 @@ class WebSocketClientProtocol(WebSocketProtocol):
             if leftover:
                 self._handshake_data(leftover)
             return
+        offered = ["permessage-deflate"] if self.perMessageCompressionOffers else []
         try:
-            protocol, extensions = response.upgrade(self._key, self._offered_protocols, [])
+            protocol, extensions = response.upgrade(self._key, self._offered_protocols, offered)
+            self._pmce = negotiate_client(
+                extensions, self.perMessageCompressionAccept, self.perMessageCompressionOffers
+            )
         except HandshakeError as error:
             self._handshake_failed(error.args[0], error.args[1] or response.reason)
             return
+        except PerMessageCompressError as error:
+            self._handshake_failed(0, f"permessage-deflate negotiation failed: {error}")
+            return
+        if self._pmce is not None:
+            self.websocket_extensions_in_use = [self._pmce]
         self.http_headers = _header_dict(response.headers)
         self.websocket_version = 13
         self.websocket_protocol_in_use = protocol
@@ -1193,7 +1242,7 @@ class WebSocketClientProtocol(WebSocketProtocol):
             self.http_headers,
             WebSocketProtocol.DEFAULT_SPEC_VERSION,
             protocol,
-            [],
+            self.websocket_extensions_in_use,
         )
         self._waiting = True
 
