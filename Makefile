@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-rust test-python lint build bench fuzz clean conformance
+.PHONY: demo test test-rust test-python lint build bench fuzz clean conformance \
+	conformance-servers conformance-clients
 
 test: test-rust lint test-python
 
@@ -37,9 +38,12 @@ test-python: build
 	$(BIN)/pytest
 
 # The conformance tester's full mode (Autobahn|Testsuite groups 1-7, 9 up to 16 MiB,
-# 10) against ferrobahn's asyncio testee server; reports in reports/servers/
-# (index.html, index.json). `make test` runs the quick mode (tests/test_conformance.py).
-conformance: build
+# 10) against ferrobahn's asyncio testee server (reports in reports/servers/) and
+# its asyncio and Twisted testee clients (reports in reports/clients/): index.html,
+# index.json. `make test` runs the quick mode (tests/test_conformance*.py).
+conformance: conformance-servers conformance-clients
+
+conformance-servers: build
 	@mkdir -p reports/servers; rm -f reports/servers/testee.url
 	@$(BIN)/python examples/testee/asyncio_echo_server.py 0 > reports/servers/testee.url & pid=$$!; \
 	for i in $$(seq 100); do [ -s reports/servers/testee.url ] && break; sleep 0.1; done; \
@@ -47,12 +51,36 @@ conformance: build
 	  --mode full --outdir reports/servers --agent ferrobahn-asyncio --strict --quiet; \
 	rc=$$?; kill $$pid; rm -f reports/servers/testee.url; exit $$rc
 
-# Benchmarks, not part of `make test`: the core's hot loops from Python
-# (pytest-benchmark) and from Rust alone, then echo round trips against websockets.
-bench: build
-	$(BIN)/pytest benchmarks/ --benchmark-only
+# The tester as a server (fuzzingserver): each testee client asks for the case count,
+# runs every case and asks for the reports; the server then exits with the verdict.
+CONFORMANCE_CLIENTS := examples/testee/asyncio_client.py examples/testee/twisted_client.py
+conformance-clients: build
+	@mkdir -p reports/clients; rm -f reports/clients/server.out
+	@$(BIN)/python -m ferrobahn.testsuite fuzzingserver --port 0 --mode full --strict --quiet \
+	  --exit-after $(words $(CONFORMANCE_CLIENTS)) --outdir reports/clients \
+	  > reports/clients/server.out & pid=$$!; \
+	for i in $$(seq 100); do [ -s reports/clients/server.out ] && break; sleep 0.1; done; \
+	for client in $(CONFORMANCE_CLIENTS); do \
+	  $(BIN)/python $$client "$$(head -n1 reports/clients/server.out)" > /dev/null \
+	    || { kill $$pid; exit 1; }; done; \
+	wait $$pid; rc=$$?; tail -n +2 reports/clients/server.out; rm reports/clients/server.out; \
+	exit $$rc
+
+# Benchmarks, not part of `make test`: ferrobahn next to picows, aiohttp, websockets,
+# AutobahnPython and wsproto (the `bench` extra) and the plain-TCP floor, all in one run:
+# micro-benchmarks (pytest-benchmark), the core from Rust alone, echo CPU per round trip
+# (server and client in separate processes, then in one), idle memory per connection and
+# handshakes per second, streaming. Quick (about 3 minutes); BENCH_FULL=1 runs longer.
+BENCH_PYTEST := --benchmark-only --benchmark-columns=min,median,rounds \
+	$(if $(filter 1,$(BENCH_FULL)),,--benchmark-max-time=0.1 --benchmark-min-rounds=3)
+bench: $(STAMP)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --quiet --release --extras test,bench
+	$(BIN)/pytest benchmarks/ $(BENCH_PYTEST)
 	cargo run --release --quiet --example core_throughput
 	$(BIN)/python benchmarks/echo.py
+	$(BIN)/python benchmarks/echo.py --inprocess
+	$(BIN)/python benchmarks/conns.py
+	$(BIN)/python benchmarks/streaming.py
 
 # Each fuzz target for FUZZ_SECONDS (default 300) with cargo-fuzz.
 FUZZ_SECONDS ?= 300

@@ -2,9 +2,11 @@
 tester itself, the case's script, then the verdict.
 
 Used by both modes: ``fuzzingclient`` connects to the server under test
-(``run_client_case``); ``fuzzingserver`` hands each accepted client connection to
-``run_session`` after its own handshake. Every wait is bounded: the opening
-handshake by ``OPEN_HANDSHAKE_TIMEOUT``, a case by its timeout.
+(``run_client_case``); ``fuzzingserver`` reads and answers the client's opening
+handshake (``read_request``, ``upgrade_problem``, ``accept_response``) and hands
+the connection to ``run_open_case``. Same cases, same verdict rules, only the
+tester's role differs (``peer.Session``: masking, who drops TCP). Every wait is
+bounded: the opening handshake by ``OPEN_HANDSHAKE_TIMEOUT``, a case by its timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from ferrobahn.testsuite.cases import Case
 from ferrobahn.testsuite.peer import Session, WireLog
@@ -121,6 +123,83 @@ async def client_handshake(
     return reader, writer, request, response, headers
 
 
+@dataclass
+class Request:
+    """A client's opening handshake as the tester (a server) read it."""
+
+    text: str
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    headers: dict[str, str]
+
+    def param(self, name: str) -> str | None:
+        """The single value of query parameter ``name`` (None if absent or repeated)."""
+        values = self.params.get(name, [])
+        return values[0] if len(values) == 1 else None
+
+
+async def read_request(reader: asyncio.StreamReader) -> Request:
+    """Read an HTTP request head (at most ``MAX_HEAD`` bytes)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
+        raise HandshakeError(f"no HTTP request head: {exc!r}") from exc
+    first, headers = parse_head(head)
+    parts = first.split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise HandshakeError(f"not an HTTP request line: {first!r}")
+    target = urlsplit(parts[1])
+    return Request(head.decode("latin-1"), parts[0], target.path, parse_qs(target.query), headers)
+
+
+def upgrade_problem(request: Request) -> str | None:
+    """What makes ``request`` an invalid WebSocket opening handshake (RFC 6455
+    §4.2.1), or None. The client under test is judged here, with the tester's
+    own rules."""
+    headers = request.headers
+    key = headers.get("sec-websocket-key", "")
+    try:
+        key_ok = len(base64.b64decode(key, validate=True)) == 16
+    except ValueError:
+        key_ok = False
+    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+    if request.method != "GET":
+        return f"method {request.method}, not GET"
+    if "host" not in headers:
+        return "no Host header"
+    if headers.get("upgrade", "").lower() != "websocket":
+        return "Upgrade header is not 'websocket'"
+    if "upgrade" not in tokens:
+        return "Connection header lacks 'Upgrade'"
+    if headers.get("sec-websocket-version") != "13":
+        return "Sec-WebSocket-Version is not 13"
+    if not key_ok:
+        return "Sec-WebSocket-Key is not 16 bytes in base64"
+    return None
+
+
+def accept_response(request: Request) -> str:
+    """The 101 answer to a valid opening handshake: no extension and no
+    subprotocol accepted (what the tester offers is plain RFC 6455)."""
+    accept = accept_key(request.headers["sec-websocket-key"])
+    return (
+        f"HTTP/1.1 101 Switching Protocols\r\nServer: {user_agent()}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+
+
+def refusal(status: int, reason: str) -> bytes:
+    """An HTTP error answer to a request the tester cannot serve."""
+    body = reason.encode() + b"\n"
+    phrase = {400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+    return (
+        f"HTTP/1.1 {status} {phrase}\r\nServer: {user_agent()}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
 def finish_when_done(case: Case, session: Session) -> None:
     """The original's rule: once the events match *every* expected outcome, the
     tester starts the closing handshake if the case expects it to."""
@@ -203,6 +282,27 @@ def make_result(
     )
 
 
+async def run_open_case(
+    case: Case,
+    agent: str,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    is_server: bool,
+    started: str,
+    request: str,
+    response: str,
+) -> CaseResult:
+    """Run one case on a connection whose opening handshake is done, in either
+    role: the tester as client (``fuzzingclient``) or as server (``fuzzingserver``).
+    The duration counts from the open connection, as the original's does."""
+    t0 = time.monotonic()
+    log = WireLog()
+    session = Session(reader, writer, is_server=is_server, log=log)
+    note = await run_session(case, session)
+    return make_result(case, agent, started, t0, session, note, request, response, log)
+
+
 async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult:
     """Run one case against the server at ``url`` on a fresh connection."""
     started, t0 = utcnow(), time.monotonic()
@@ -213,12 +313,17 @@ async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult
     except (HandshakeError, OSError, asyncio.TimeoutError) as exc:
         note = f"opening handshake failed: {exc!r}"
         return make_result(case, agent or "UnknownServer", started, t0, None, note)
-    t0 = time.monotonic()  # durations count from the open connection, as the original's
-    log = WireLog()
-    session = Session(reader, writer, is_server=False, log=log)
-    note = await run_session(case, session)
     name = agent or headers.get("server") or "UnknownServer"
-    return make_result(case, name, started, t0, session, note, request, response, log)
+    return await run_open_case(
+        case,
+        name,
+        reader,
+        writer,
+        is_server=False,
+        started=started,
+        request=request,
+        response=response,
+    )
 
 
 async def run_fuzzing_client(
