@@ -411,53 +411,43 @@ def test_push_producer_is_paused_and_resumed() -> None:
     run(main(), timeout=60)
 
 
+def run_example_pair(server: str, client: str, *args: str, timeout: float) -> str:
+    """Start an example server on a free port, run an example client against
+    it; returns the client's output (it must exit with status 0)."""
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / server), "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]  # the server prints its URL first
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLES / client), url, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def test_one_gib_streamed_in_bounded_memory() -> None:
     """The streaming examples, in separate processes: 1 GiB in 1 MiB frames,
     the sender paced by a producer, the receiver hashing as data arrives."""
-    server = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "streaming_server.py"), "0"],
-        stdout=subprocess.PIPE,
-        text=True,
+    out = run_example_pair(
+        "streaming_server.py", "streaming_producer_client.py", "1024", "1024", timeout=180
     )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split()[-1]
-        done = subprocess.run(
-            [sys.executable, str(EXAMPLES / "streaming_producer_client.py"), url, "1024", "1024"],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stderr
-        report = json.loads(done.stdout.strip().splitlines()[-1])
-        assert report["ok"] and report["bytes"] == 1 << 30
-        assert report["client_peak_rss_growth_kib"] < 64 * 1024
-        assert report["server_peak_rss_growth_kib"] < 64 * 1024
-    finally:
-        server.terminate()
-        server.wait(10)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["ok"] and report["bytes"] == 1 << 30
+    assert report["client_peak_rss_growth_kib"] < 64 * 1024
+    assert report["server_peak_rss_growth_kib"] < 64 * 1024
 
 
 def test_frame_based_examples() -> None:
-    server = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "frame_based_server.py"), "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().split()[-1]
-        done = subprocess.run(
-            [sys.executable, str(EXAMPLES / "frame_based_client.py"), url, "4", "300"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.count(" ok") == 5
-    finally:
-        server.terminate()
-        server.wait(10)
+    out = run_example_pair("frame_based_server.py", "frame_based_client.py", "4", "300", timeout=60)
+    assert out.count(" ok") == 5
 
 
 def test_fragmented_messages_interoperate() -> None:

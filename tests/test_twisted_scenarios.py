@@ -68,6 +68,33 @@ def test_echo_then_client_closes(server_flavour: str, client_flavour: str) -> No
 
 
 @pair
+def test_compressed_echo(server_flavour: str, client_flavour: str) -> None:
+    from ferrobahn.websocket.compress import (
+        PerMessageDeflateOffer,
+        PerMessageDeflateOfferAccept,
+        PerMessageDeflateResponseAccept,
+    )
+
+    async def main(s: Flavour, c: Flavour) -> None:
+        server_factory = s.server_factory(
+            perMessageCompressionAccept=lambda offers: PerMessageDeflateOfferAccept(offers[0])
+        )
+        port = await s.listen(server_factory)
+        options = {
+            "perMessageCompressionOffers": [PerMessageDeflateOffer()],
+            "perMessageCompressionAccept": PerMessageDeflateResponseAccept,
+        }
+        client_factory, client = await c.open_client(port, options=options)
+        assert await c.call(lambda: len(client.websocket_extensions_in_use)) == 1
+        for size in (0, 100, 100_000):
+            payload = b"compress me " * (size // 12)
+            await c.call(client.sendMessage, payload, False)
+            assert await next_event(client_factory, "message") == (payload, False)
+
+    run_on(main, server_flavour, client_flavour)
+
+
+@pair
 def test_server_closes_with_code(server_flavour: str, client_flavour: str) -> None:
     async def main(s: Flavour, c: Flavour) -> None:
         server_factory = s.server_factory()

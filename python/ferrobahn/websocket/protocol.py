@@ -1334,9 +1334,6 @@ class WebSocketServerFactory(WebSocketFactory):
         headers: dict[str, Any] | None = None,
         externalPort: int | None = None,
     ) -> None:
-        self.logOctets = False
-        self.logFrames = False
-        self.trackTimings = False
         self.countConnections = 0
         self.setSessionParameters(url, protocols, server, headers, externalPort)
         self.resetProtocolOptions()
@@ -1435,9 +1432,6 @@ class WebSocketClientFactory(WebSocketFactory):
         headers: dict[str, Any] | None = None,
         proxy: dict[str, Any] | None = None,
     ) -> None:
-        self.logOctets = False
-        self.logFrames = False
-        self.trackTimings = False
         self.setSessionParameters(url, origin, protocols, useragent, headers, proxy)
         self.resetProtocolOptions()
 
