@@ -1,5 +1,6 @@
-"""A summary after the benchmark table: GB/s and each result's ratio to the
-plain copy of the same buffer in its group, all from the same run.
+"""A summary after the benchmark table: throughput and each result's ratio to
+the plain copy of the same buffer in its group (and, where the group has one,
+to ferrobahn's row), all from the same run, as markdown tables.
 
 pytest-benchmark's own table puts a ratio in parentheses too, but relative to
 the fastest row of the group, which need not be the copy.
@@ -7,10 +8,13 @@ the fastest row of the group, which need not be the copy.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])  # peers.py, inmemory.py beside this file
 
 
 @dataclass
@@ -20,6 +24,7 @@ class Result:
     nbytes: int
     frames: int
     baseline: bool
+    ref: bool
     best: float  # seconds per call, best round
     median: float  # seconds per call, median round
 
@@ -28,16 +33,34 @@ _results: list[Result] = []
 
 
 class Throughput:
-    """Records a finished benchmark: how many bytes (and frames) one call handles."""
+    """Records a finished benchmark: how many bytes (and frames) one call
+    handles. ``baseline``: the copy of the group; ``ref``: ferrobahn's row the
+    peers are compared with."""
 
     def __call__(
-        self, benchmark: Any, name: str, nbytes: int, *, frames: int = 0, baseline: bool = False
+        self,
+        benchmark: Any,
+        name: str,
+        nbytes: int,
+        *,
+        frames: int = 0,
+        baseline: bool = False,
+        ref: bool = False,
     ) -> None:
         stats = benchmark.stats
         if not stats:  # --benchmark-disable: nothing was timed
             return
         _results.append(
-            Result(benchmark.group, name, nbytes, frames, baseline, stats["min"], stats["median"])
+            Result(
+                benchmark.group,
+                name,
+                nbytes,
+                frames,
+                baseline,
+                ref,
+                stats["min"],
+                stats["median"],
+            )
         )
 
 
@@ -46,21 +69,42 @@ def throughput() -> Throughput:
     return Throughput()
 
 
+def _us(seconds: float) -> str:
+    us = seconds * 1e6
+    return f"{us:,.0f}" if us >= 100 else f"{us:.1f}"
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's tables
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _results:
         return
     write = terminalreporter.write_line
     write("")
-    write("core throughput: GB/s (1e9 B/s) from the best round; ratio = time / copy time")
-    write(f"{'':44}{'time':>10}{'GB/s':>8}{'ratio':>8}{'median':>8}  frames/s")
+    write(
+        "Throughput from the median round (best round in brackets); "
+        "× copy = time / copy time, × ferrobahn = time / ferrobahn's time (medians)."
+    )
     for group in dict.fromkeys(r.group for r in _results):
         rows = [r for r in _results if r.group == group]
         base = next((r for r in rows if r.baseline), None)
-        write(f"{group}:")
+        ref = next((r for r in rows if r.ref), None)
+        frames = any(r.frames for r in rows)
+        write("")
+        write(f"#### {group}")
+        write("")
+        cols = ["", "median µs (best)", "GB/s"]
+        if frames:
+            cols.append("M frames/s")
+        cols.append("× copy")
+        if ref:
+            cols.append("× ferrobahn")
+        write("| " + " | ".join(cols) + " |")
+        write("|" + "---|" * len(cols))
         for r in rows:
-            ratio = f"{r.best / base.best:8.2f}{r.median / base.median:8.2f}" if base else ""
-            frames = f"  {r.frames / r.best / 1e6:.2f} M" if r.frames else ""
-            write(
-                f"  {r.name:42}{r.best * 1e6:8.1f}us{r.nbytes / r.best / 1e9:8.2f}{ratio}{frames}"
-            )
+            cells = [r.name, f"{_us(r.median)} ({_us(r.best)})", f"{r.nbytes / r.median / 1e9:.2f}"]
+            if frames:
+                cells.append(f"{r.frames / r.median / 1e6:.2f}" if r.frames else "")
+            cells.append(f"{r.median / base.median:.2f}" if base else "")
+            if ref:
+                cells.append(f"{r.median / ref.median:.2f}")
+            write("| " + " | ".join(cells) + " |")
