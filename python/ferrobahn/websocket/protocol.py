@@ -134,6 +134,19 @@ def _extension_offers(
     return offers
 
 
+_options_by_class: dict[type, tuple[str, ...]] = {}
+
+
+def _factory_options(cls: type[WebSocketProtocol]) -> tuple[str, ...]:
+    """The options a connection of ``cls`` takes from its factory: all of its
+    role's, except those the class itself sets (AutobahnPython lets a protocol
+    class or instance override a factory option). Computed once per class."""
+    names = _options_by_class.get(cls)
+    if names is None:
+        names = _options_by_class[cls] = tuple(n for n in cls.CONFIG_ATTRS if not hasattr(cls, n))
+    return names
+
+
 def _split_host(host: str) -> tuple[str, int | None]:
     """``Host`` header into name and port (``None`` when absent); IPv6
     literals keep their brackets."""
@@ -393,9 +406,10 @@ class WebSocketProtocol(FrameApi):
         """The transport is up: copy options, reset state, arm the opening
         handshake timeout. Called by the adapter."""
         factory = self.factory
-        for attr in self.CONFIG_ATTRS:
-            if not hasattr(self, attr):
-                setattr(self, attr, getattr(factory, attr))
+        own = self.__dict__
+        for attr in _factory_options(type(self)):
+            if attr not in own:
+                own[attr] = getattr(factory, attr)
         self.state = WebSocketProtocol.STATE_CONNECTING
         self.send_state = WebSocketProtocol.SEND_STATE_GROUND
         self.wasClean = False
