@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/echo.py --inprocess
 	$(BIN)/python benchmarks/conns.py
 	$(BIN)/python benchmarks/streaming.py
+	$(BIN)/python benchmarks/echo_deflate.py
 
 # Each fuzz target for FUZZ_SECONDS (default 300) with cargo-fuzz.
 FUZZ_SECONDS ?= 300
