@@ -38,8 +38,9 @@ test-python: build
 	$(BIN)/pytest
 
 # The conformance tester's full mode (Autobahn|Testsuite groups 1-7, 9 up to 16 MiB,
-# 10) against ferrobahn's asyncio testee server (reports in reports/servers/) and
-# its asyncio and Twisted testee clients (reports in reports/clients/): index.html,
+# 10, and 12/13 with permessage-deflate: 517 cases, about 8 minutes per testee)
+# against ferrobahn's asyncio testee server (reports in reports/servers/) and its
+# asyncio and Twisted testee clients (reports in reports/clients/): index.html,
 # index.json. `make test` runs the quick mode (tests/test_conformance*.py).
 conformance: conformance-servers conformance-clients
 

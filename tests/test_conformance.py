@@ -11,14 +11,16 @@ so the test turns red once the bug is fixed and the entry must go.
 from __future__ import annotations
 
 import asyncio
+import selectors
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from ferrobahn.testsuite import CaseResult, all_cases, run_fuzzing_client
+from ferrobahn.testsuite.cases import Case
 from ferrobahn.testsuite.verdict import STRICT_PASS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,29 +30,34 @@ TESTEE = ROOT / "examples" / "testee" / "asyncio_echo_server.py"
 KNOWN_BUGS: dict[str, str] = {}
 
 CASES = all_cases("quick")
+START_TIMEOUT = 30.0
 
 
-def start_testee(script: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start an echo server script on a free port; returns it and its URL."""
+def start_testee(script: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start an echo server script on a free port (more arguments after the port);
+    returns it and its URL, printed within ``START_TIMEOUT`` seconds."""
     proc = subprocess.Popen(
-        [sys.executable, str(script), "0"],
+        [sys.executable, str(script), "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        ready = selector.select(START_TIMEOUT)
+    url = proc.stdout.readline().strip() if ready else ""
     if not url.startswith("ws://"):
         proc.kill()
         raise RuntimeError(f"{script.name} did not start: {url!r}")
     return proc, url
 
 
-def run_quick(script: Path) -> dict[str, CaseResult]:
-    """Run every quick-mode case against a fresh ``script`` server."""
-    proc, url = start_testee(script)
+def run_quick(script: Path, *args: str, cases: Sequence[Case] = CASES) -> dict[str, CaseResult]:
+    """Run the quick-mode ``cases`` (default: all) against a fresh ``script`` server."""
+    proc, url = start_testee(script, *args)
     try:
-        results = asyncio.run(asyncio.wait_for(run_fuzzing_client(url, CASES), 300))
+        results = asyncio.run(asyncio.wait_for(run_fuzzing_client(url, list(cases)), 300))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -1,6 +1,8 @@
 """Validates the conformance tester itself: run against `websockets`, a library known
 to pass the Autobahn|Testsuite, it must report exactly what websockets is known to
-score. A FAILED anywhere else is a bug in the tester, not in websockets.
+score. A FAILED anywhere else is a bug in the tester, not in websockets. And
+AutobahnPython's server (the asyncio testee run on ``autobahn``, deflate accepted as
+its wstest testee does) must pass every permessage-deflate case (groups 12, 13).
 
 websockets' documented deviations: NON-STRICT on 3.2, 3.3, 4.1.3, 4.1.4, 4.2.3,
 4.2.4 and 5.15 (it fails the connection before echoing the valid message that came
@@ -11,8 +13,9 @@ frame, not per chunk), and a deliberate FAIL on 7.1.5 (it answers 1002).
 from __future__ import annotations
 
 import pytest
-from test_conformance import ROOT, run_quick
+from test_conformance import CASES, ROOT, TESTEE, run_quick
 
+from ferrobahn.testsuite import select
 from ferrobahn.testsuite.verdict import FAILED, INFORMATIONAL, NON_STRICT, OK, WRONG_CODE
 
 pytest.importorskip("websockets")
@@ -43,3 +46,15 @@ def test_websockets_scores_as_published() -> None:
         if got not in allowed:
             wrong[case_id] = (got, r.verdict.result, r.verdict.result_close, r.note)
     assert not wrong
+
+
+def test_autobahn_server_passes_the_compression_cases() -> None:
+    pytest.importorskip("autobahn")
+    results = run_quick(TESTEE, "autobahn", cases=select(CASES, ["12.*", "13.*"]))
+    assert len(results) == 52
+    failed = {
+        case_id: (r.verdict.behavior, r.verdict.behavior_close, r.verdict.result)
+        for case_id, r in results.items()
+        if (r.verdict.behavior, r.verdict.behavior_close) != (OK, OK)
+    }
+    assert not failed

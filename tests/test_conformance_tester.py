@@ -69,8 +69,11 @@ def test_verdict_rules() -> None:
     ).behavior == (FAILED)
 
 
-async def naive_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Echo data and close frames unmasked, whatever they hold; answer pings."""
+async def naive_echo(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, extension: str | None = None
+) -> None:
+    """Echo data and close frames unmasked, whatever they hold (reserved bits
+    included); answer pings. Answers any extension offer with ``extension``."""
     head = await reader.readuntil(b"\r\n\r\n")
     key = next(
         line.split(b":", 1)[1].strip()
@@ -80,7 +83,11 @@ async def naive_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
     writer.write(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: "
+        + accept
+        + b"\r\n"
+        + (f"Sec-WebSocket-Extensions: {extension}\r\n".encode() if extension else b"")
+        + b"\r\n"
     )
     frames = FrameReader()
     try:
@@ -89,7 +96,7 @@ async def naive_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
                 if f.opcode == 9:
                     writer.write(encode_frame(10, f.payload))
                 elif f.opcode != 10:
-                    writer.write(encode_frame(f.opcode, f.payload, fin=f.fin))
+                    writer.write(encode_frame(f.opcode, f.payload, fin=f.fin, rsv=f.rsv))
                 if f.opcode == 8:
                     writer.close()
                     return

@@ -10,7 +10,8 @@ for validating the tester).
 
 Options as AutobahnPython's testee sets them (``testee.configure``): no drop
 without a close frame, limits above the largest case, permessage-deflate offered
-(the tester declines it until its groups 12 and 13 land). Every connection is
+(AutobahnPython's default offer; the tester accepts it in groups 12 and 13 only).
+Every connection is
 bounded in time; the exit status is 1 if a connection could not be made or did
 not end.
 """

@@ -3,7 +3,8 @@
 websockets is known to pass the Autobahn|Testsuite (NON-STRICT on 3.2, 3.3, 4.1.3,
 4.1.4, 4.2.3, 4.2.4, 5.15 and 6.4.1-6.4.4, a deliberate FAIL on 7.1.5), so any other
 non-OK result against it points at a bug in the tester. Like websockets' own
-compliance server: compression off, ``max_size`` 32 MiB. websockets 14+ also limits a
+compliance server: permessage-deflate on (the default), ``max_size`` 32 MiB.
+websockets 14+ also limits a
 message to 4096 frames (``WEBSOCKETS_MAX_FRAGMENTS``), newer than its published
 Autobahn results; 9.3.1/9.4.1 send 16384 (quick) or 65536 (full) frames, so this
 server raises that limit, as it raises ``max_size``.
@@ -26,7 +27,7 @@ async def echo(websocket):
 
 
 async def main(port: int) -> None:
-    async with serve(echo, "127.0.0.1", port, max_size=2**25, compression=None) as server:
+    async with serve(echo, "127.0.0.1", port, max_size=2**25) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"ws://127.0.0.1:{port}", flush=True)
         await server.serve_forever()

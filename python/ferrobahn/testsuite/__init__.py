@@ -12,6 +12,8 @@ layer or Rust core: a tester must not judge an implementation with that
 implementation's own code. Modules, one concern each:
 
 - ``frames``: the tester's own frame codec;
+- ``deflate``: its own permessage-deflate (negotiation in both roles, codec on zlib);
+- ``corpora``: the generated payloads of groups 12 and 13;
 - ``peer``: the tester's end of a connection (timers, closing, wire log);
 - ``cases``: the case catalogue as data (one module per group family);
 - ``runner``: one connection per case, handshake (both roles), deadlines;

@@ -17,6 +17,11 @@ frames, and drops TCP itself once the closing handshake is done. As in the
 original, "FAILED BY CLIENT" is only ever reported in ``fuzzingclient`` mode (it
 means the tester, as client, had to drop TCP): a client under test that drops TCP
 first after a clean closing handshake is not penalised.
+
+The permessage-deflate cases (groups 12 and 13) answer the client's offers with
+the case's accept rule, the original's 13.x server rules (``deflate.py``); an
+offer that cannot be read refuses the handshake (400), as the original does, and
+the case is recorded as failed. Every other case declines every extension.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ferrobahn.testsuite.cases import Case
+from ferrobahn.testsuite.deflate import NegotiationError, Params, client_offers
 from ferrobahn.testsuite.frames import OP_TEXT
 from ferrobahn.testsuite.peer import CLOSE_HANDSHAKE_TIMEOUT, Session, WireLog
 from ferrobahn.testsuite.report import write_reports
@@ -172,14 +178,26 @@ class FuzzingServer:
             raise Refused(404, f"unknown resource {path}")
         await self._control(request, reader, writer, message)
 
-    def _open(self, request: Request, writer: asyncio.StreamWriter) -> str:
-        """Answer the opening handshake; returns the response head."""
+    def _open(
+        self, request: Request, writer: asyncio.StreamWriter, case: Case | None = None
+    ) -> tuple[str, Params | None]:
+        """Answer the opening handshake, negotiating permessage-deflate if ``case``
+        does; returns the response head and the parameters agreed on."""
         problem = upgrade_problem(request)
         if problem:
             raise Refused(400, f"invalid WebSocket opening handshake: {problem}")
-        response = accept_response(request)
+        extension, params = None, None
+        if case is not None and case.negotiation is not None:
+            try:
+                offers = client_offers(request.headers.get("sec-websocket-extensions"))
+            except NegotiationError as exc:
+                raise Refused(400, f"invalid permessage-deflate offer: {exc}") from None
+            accepted = case.negotiation.accept(offers)
+            if accepted is not None:
+                extension, params = accepted.header(), accepted.params()
+        response = accept_response(request, extension)
         writer.write(response.encode())
-        return response
+        return response, params
 
     async def _control(
         self,
@@ -210,7 +228,7 @@ class FuzzingServer:
     ) -> None:
         started = utcnow()
         try:
-            response = self._open(request, writer)
+            response, params = self._open(request, writer, case)
         except Refused as refused:
             # The client's handshake is part of what is tested: record the case.
             note = f"opening handshake refused: {refused.reason}"
@@ -226,6 +244,7 @@ class FuzzingServer:
             started=started,
             request=request.text,
             response=response,
+            deflate=params,
         )
         self._record(result)
 

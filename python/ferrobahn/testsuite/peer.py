@@ -7,6 +7,10 @@ completed and the server then dropped TCP (``was_clean``), who dropped TCP
 (``dropped_by_me``) and the peer's close code. Any violation by the peer makes the
 tester drop TCP at once, as the original does.
 
+With permessage-deflate negotiated (groups 12 and 13), the session compresses what
+``message`` sends and inflates what it receives with the tester's own codec
+(``deflate.py``): RSV1 is then allowed on the first frame of a data message only.
+
 Writes follow the original's timing model: frames a case sends back to back leave in
 one TCP write (they are coalesced until the event loop turns); "chopped" frames are
 written a few bytes at a time and "sync" frames one frame per write, yielding to the
@@ -25,9 +29,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ferrobahn.testsuite.deflate import Deflate, DeflateError
 from ferrobahn.testsuite.frames import (
     CONTROL_OPCODES,
     DATA_OPCODES,
+    MAX_FRAME_PAYLOAD,
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
@@ -109,11 +115,14 @@ class Session:
         *,
         is_server: bool,
         log: WireLog,
+        deflate: Deflate | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.is_server = is_server
         self.log = log
+        #: The tester's permessage-deflate codec, when the extension was negotiated.
+        self.deflate = deflate
         self.state = State.OPEN
         self.seen = Observed(connection_was_open=True, is_server=is_server)
         self.failed_by_me = False
@@ -130,6 +139,7 @@ class Session:
         self._frames = FrameReader()
         self._message: bytearray | None = None
         self._message_binary = False
+        self._message_compressed = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._close_received = False
         #: The frame being written in pieces (``begin_frame``), if any.
@@ -221,6 +231,26 @@ class Session:
             await self.send_chopped(data, len(data), spaced=False)
         else:
             self.send(data)
+
+    def message(self, payload: bytes, *, binary: bool, fragment: int = 0) -> bytes:
+        """The frames of one message, compressed when permessage-deflate is in use
+        (RSV1 on the first frame), in frames of at most ``fragment`` payload bytes
+        (of the compressed payload, as AutobahnPython's ``autoFragmentSize``)."""
+        rsv = 0
+        if self.deflate is not None:
+            payload, rsv = self.deflate.compress(payload), 4
+        step = fragment or len(payload) or 1
+        pieces = [payload[i : i + step] for i in range(0, len(payload), step)] or [b""]
+        opcode = OP_BINARY if binary else OP_TEXT
+        return b"".join(
+            self.frame(
+                opcode if n == 0 else OP_CONTINUATION,
+                piece,
+                fin=n == len(pieces) - 1,
+                rsv=rsv if n == 0 else 0,
+            )
+            for n, piece in enumerate(pieces)
+        )
 
     def begin_frame(self, opcode: int, length: int, *, fin: bool = True) -> FrameWriter:
         """Start a frame whose payload is written later in pieces (6.4.3/6.4.4)."""
@@ -384,8 +414,12 @@ class Session:
     def _violation(self, frame: Frame) -> str | None:
         if frame.masked != self.is_server:
             return "a server must not mask" if not self.is_server else "a client must mask"
-        if frame.rsv:
-            return f"RSV={frame.rsv} without a negotiated extension"
+        if frame.rsv and not (
+            frame.rsv == 4 and self.deflate is not None and frame.opcode in (OP_TEXT, OP_BINARY)
+        ):
+            if self.deflate is None:
+                return f"RSV={frame.rsv} without a negotiated extension"
+            return f"RSV={frame.rsv} on a {OPCODE_NAMES.get(frame.opcode, 'reserved')} frame"
         if frame.opcode not in DATA_OPCODES and frame.opcode not in CONTROL_OPCODES:
             return f"reserved opcode {frame.opcode}"
         if frame.opcode in CONTROL_OPCODES:
@@ -425,11 +459,21 @@ class Session:
         if self._message is None:
             self._message = bytearray()
             self._message_binary = frame.opcode == OP_BINARY
+            self._message_compressed = frame.rsv == 4
             self._utf8.reset()
-        self._message += frame.payload
+            if self.deflate is not None and self._message_compressed:
+                self.deflate.begin_message()
+        data = frame.payload
+        if self.deflate is not None and self._message_compressed:
+            try:
+                data = self.deflate.inflate(data, MAX_FRAME_PAYLOAD, last=frame.fin)
+            except DeflateError as exc:
+                self.fail(f"permessage-deflate: {exc}")
+                return
+        self._message += data
         if not self._message_binary:
             try:
-                self._utf8.decode(frame.payload, final=frame.fin)
+                self._utf8.decode(data, final=frame.fin)
             except UnicodeDecodeError:
                 self.fail("text message that is not valid UTF-8")
                 return

@@ -7,6 +7,11 @@ handshake (``read_request``, ``upgrade_problem``, ``accept_response``) and hands
 the connection to ``run_open_case``. Same cases, same verdict rules, only the
 tester's role differs (``peer.Session``: masking, who drops TCP). Every wait is
 bounded: the opening handshake by ``OPEN_HANDSHAKE_TIMEOUT``, a case by its timeout.
+
+Only the cases of groups 12 and 13 negotiate an extension (permessage-deflate,
+``Case.negotiation``): the tester as client offers what the case offers, the
+tester as server answers with the case's accept rule; every other case offers
+nothing and declines every offer.
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ferrobahn.testsuite.cases import Case
+from ferrobahn.testsuite.deflate import (
+    Deflate,
+    NegotiationError,
+    Offer,
+    Params,
+    negotiated_by_response,
+    offers_header,
+)
 from ferrobahn.testsuite.peer import Session, WireLog
 from ferrobahn.testsuite.verdict import Observed, Verdict, judge
 
@@ -76,11 +89,23 @@ class HandshakeError(Exception):
     pass
 
 
+@dataclass
+class Opened:
+    """A connection whose opening handshake succeeded (the tester as client)."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    request: str
+    response: str
+    headers: dict[str, str]
+    #: The permessage-deflate parameters agreed on, if any.
+    deflate: Params | None = None
+
+
 async def client_handshake(
-    url: str, path_and_query: str | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, str, dict[str, str]]:
-    """Connect and upgrade; returns the streams, the request and response heads
-    as text and the response headers."""
+    url: str, path_and_query: str | None = None, offers: tuple[Offer, ...] = ()
+) -> Opened:
+    """Connect and upgrade, offering permessage-deflate with ``offers`` if any."""
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss"):
         raise HandshakeError(f"not a ws:// or wss:// URL: {url}")
@@ -93,10 +118,11 @@ async def client_handshake(
     key = base64.b64encode(os.urandom(16)).decode()
     default_port = port == (443 if parts.scheme == "wss" else 80)
     host_header = host if default_port else f"{host}:{port}"
+    extensions = f"Sec-WebSocket-Extensions: {offers_header(offers)}\r\n" if offers else ""
     request = (
         f"GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-        f"User-Agent: {user_agent()}\r\n\r\n"
+        f"{extensions}User-Agent: {user_agent()}\r\n\r\n"
     )
     writer.write(request.encode())
     try:
@@ -106,7 +132,8 @@ async def client_handshake(
         raise HandshakeError(f"no HTTP response head: {exc!r}") from exc
     status, headers = parse_head(head)
     response = head.decode("latin-1")
-    problem = None
+    problem, deflate = None, None
+    answer = headers.get("sec-websocket-extensions")
     if status.split()[1:2] != ["101"]:
         problem = f"status line {status!r}, not 101"
     elif headers.get("upgrade", "").lower() != "websocket":
@@ -115,12 +142,17 @@ async def client_handshake(
         problem = "Connection header lacks 'Upgrade'"
     elif headers.get("sec-websocket-accept") != accept_key(key):
         problem = "wrong Sec-WebSocket-Accept"
-    elif headers.get("sec-websocket-extensions"):
+    elif answer and not offers:
         problem = "the server accepted an extension the tester did not offer"
+    elif answer:
+        try:
+            deflate = negotiated_by_response(offers, answer)
+        except NegotiationError as exc:
+            problem = str(exc)
     if problem:
         writer.transport.abort()
         raise HandshakeError(problem)
-    return reader, writer, request, response, headers
+    return Opened(reader, writer, request, response, headers, deflate)
 
 
 @dataclass
@@ -179,13 +211,15 @@ def upgrade_problem(request: Request) -> str | None:
     return None
 
 
-def accept_response(request: Request) -> str:
-    """The 101 answer to a valid opening handshake: no extension and no
-    subprotocol accepted (what the tester offers is plain RFC 6455)."""
+def accept_response(request: Request, extensions: str | None = None) -> str:
+    """The 101 answer to a valid opening handshake: no subprotocol, and the
+    extension response ``extensions`` if one was accepted."""
     accept = accept_key(request.headers["sec-websocket-key"])
+    answer = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
     return (
         f"HTTP/1.1 101 Switching Protocols\r\nServer: {user_agent()}\r\n"
-        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+        f"{answer}\r\n"
     )
 
 
@@ -292,13 +326,16 @@ async def run_open_case(
     started: str,
     request: str,
     response: str,
+    deflate: Params | None = None,
 ) -> CaseResult:
     """Run one case on a connection whose opening handshake is done, in either
-    role: the tester as client (``fuzzingclient``) or as server (``fuzzingserver``).
-    The duration counts from the open connection, as the original's does."""
+    role: the tester as client (``fuzzingclient``) or as server (``fuzzingserver``),
+    with permessage-deflate if ``deflate`` parameters were agreed on. The
+    duration counts from the open connection, as the original's does."""
     t0 = time.monotonic()
     log = WireLog()
-    session = Session(reader, writer, is_server=is_server, log=log)
+    codec = Deflate(deflate, is_server=is_server) if deflate is not None else None
+    session = Session(reader, writer, is_server=is_server, log=log, deflate=codec)
     note = await run_session(case, session)
     return make_result(case, agent, started, t0, session, note, request, response, log)
 
@@ -306,23 +343,25 @@ async def run_open_case(
 async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult:
     """Run one case against the server at ``url`` on a fresh connection."""
     started, t0 = utcnow(), time.monotonic()
+    offers = case.negotiation.offers if case.negotiation is not None else ()
     try:
-        reader, writer, request, response, headers = await asyncio.wait_for(
-            client_handshake(url), OPEN_HANDSHAKE_TIMEOUT
+        opened = await asyncio.wait_for(
+            client_handshake(url, offers=offers), OPEN_HANDSHAKE_TIMEOUT
         )
     except (HandshakeError, OSError, asyncio.TimeoutError) as exc:
         note = f"opening handshake failed: {exc!r}"
         return make_result(case, agent or "UnknownServer", started, t0, None, note)
-    name = agent or headers.get("server") or "UnknownServer"
+    name = agent or opened.headers.get("server") or "UnknownServer"
     return await run_open_case(
         case,
         name,
-        reader,
-        writer,
+        opened.reader,
+        opened.writer,
         is_server=False,
         started=started,
-        request=request,
-        response=response,
+        request=opened.request,
+        response=opened.response,
+        deflate=opened.deflate,
     )
 
 

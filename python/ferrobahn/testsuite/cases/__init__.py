@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from ferrobahn.testsuite.cases.closing import group7
+from ferrobahn.testsuite.cases.compression import group12, group13
 from ferrobahn.testsuite.cases.framing import group1, group2, group3, group4, group5
 from ferrobahn.testsuite.cases.limits import group9, group10
 from ferrobahn.testsuite.cases.model import Case
@@ -23,6 +24,8 @@ GROUPS = {
     7: "Close Handling",
     9: "Limits/Performance",
     10: "Misc",
+    12: "WebSocket Compression (different payloads)",
+    13: "WebSocket Compression (different parameters)",
 }
 
 MODES = ("quick", "full")
@@ -42,6 +45,8 @@ def all_cases(mode: str = "quick") -> list[Case]:
         *group7(),
         *group9(quick=mode == "quick"),
         *group10(),
+        *group12(quick=mode == "quick"),
+        *group13(quick=mode == "quick"),
     ]
     return sorted(cases, key=Case.key)
 

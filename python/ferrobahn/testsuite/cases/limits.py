@@ -15,7 +15,9 @@ round trips, each within a deadline, and records the duration. Two modes:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import hashlib
+import itertools
+from collections.abc import Awaitable, Callable, Iterator
 
 from ferrobahn.testsuite.cases.model import (
     CLEAN_CLOSE_BY_ME,
@@ -54,6 +56,59 @@ def _size(n: int) -> str:
     return f"{n // MIB} MiB" if n >= MIB else f"{n // KIB} KiB" if n >= KIB else f"{n} B"
 
 
+def echo_problem(got: tuple[bytes, bool], payload: bytes, binary: bool) -> str | None:
+    """How an echo differs from the message sent (the original's wording), or None."""
+    data, is_binary = got
+    if is_binary != binary:
+        return f"Echo'ed message type differs from what I sent (got binary {is_binary})."
+    if len(data) != len(payload):
+        return (
+            f"Echo'ed message length differs from what I sent (got length {len(data)}, "
+            f"expected length {len(payload)})."
+        )
+    if data != payload:
+        got_sha, sent_sha = hashlib.sha1(data).hexdigest(), hashlib.sha1(payload).hexdigest()
+        return (
+            f"Echo'ed message contents differs from what I sent (got SHA1 {got_sha}, "
+            f"expected SHA1 {sent_sha})."
+        )
+    return None
+
+
+async def echoes(
+    s: Session,
+    payloads: Iterator[bytes],
+    send: Callable[[bytes], Awaitable[None]],
+    *,
+    binary: bool,
+    count: int,
+    wait: float,
+    logged: int = 0,
+) -> str | None:
+    """Send ``count`` messages (the next of ``payloads`` each time, through
+    ``send``) one at a time, each after the previous echo, within ``wait`` seconds
+    in all. Returns why the echoes failed, or None when all came back right. The
+    wire log is off meanwhile (as in the original: thousands of frames), but for
+    the first ``logged`` round trips."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    try:
+        for i in range(count):
+            s.log.enabled = i < logged
+            payload = next(payloads)
+            await send(payload)
+            got = await s.next_message(deadline - loop.time())
+            if got is None:
+                gone = "the connection was gone" if s.lost.is_set() else f"{wait:g} s passed"
+                return f"No echo of message {i + 1} of {count}: {gone}."
+            problem = echo_problem(got, payload, binary)
+            if problem:
+                return f"Message {i + 1} of {count}: {problem}"
+        return None
+    finally:
+        s.log.enabled = True
+
+
 def round_trips(
     payload: bytes,
     *,
@@ -71,30 +126,20 @@ def round_trips(
     pieces = [payload[i : i + step] for i in range(0, len(payload), step)] or [b""]
 
     async def run(s: Session) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        s.log.enabled = False
-        behavior, result = OK, f"Received {count} correct echo(es) of {len(payload)} bytes."
-        for i in range(count):
+        async def send(_: bytes) -> None:
             for n, piece in enumerate(pieces):
                 last = n == len(pieces) - 1
                 await s.send_frame(
                     opcode if n == 0 else OP_CONTINUATION, piece, fin=last, chop=chop
                 )
-            got = await s.next_message(deadline - loop.time())
-            if got is None:
-                behavior, result = FAILED, f"No echo of message {i + 1} within {wait} s."
-                break
-            data, is_binary = got
-            if is_binary != binary or data != payload:
-                kind = "binary" if is_binary else "text"
-                behavior = FAILED
-                result = (
-                    f"Echo {i + 1} was a {kind} message of {len(data)} bytes, not the one sent."
-                )
-                break
-        s.log.enabled = True
-        s.seen.script_behavior, s.seen.script_result = behavior, result
+
+        problem = await echoes(
+            s, itertools.repeat(payload), send, binary=binary, count=count, wait=wait
+        )
+        s.seen.script_behavior = FAILED if problem else OK
+        s.seen.script_result = problem or (
+            f"Received {count} correct echo(es) of {len(payload)} bytes."
+        )
         s.send_close(CLOSE_NORMAL)
         return False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ferrobahn.testsuite.deflate import Negotiation
 from ferrobahn.testsuite.frames import OP_CONTINUATION, OP_PING, OP_TEXT
 from ferrobahn.testsuite.peer import OPCODE_NAMES, Session
 from ferrobahn.testsuite.verdict import (
@@ -69,6 +70,9 @@ class Case:
     wrong_code_fails: bool = False
     #: Only recorded: the RFC leaves the behaviour open.
     informational: bool = False
+    #: permessage-deflate offers and accept rule (groups 12 and 13); None: the
+    #: tester offers no extension and declines every offer.
+    negotiation: Negotiation | None = None
 
     @property
     def timeout(self) -> float:
