@@ -1,7 +1,10 @@
 //! Frame headers (RFC 6455 §5.2): decoding with every structural check the RFC
 //! makes, and encoding of whole frames into one allocation.
 
+use std::mem::MaybeUninit;
+
 use crate::mask;
+use crate::uninit;
 
 /// Frame opcodes. 3-7 and 11-15 are reserved and never become an `Opcode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,62 +176,68 @@ pub fn frame_len(payload_len: usize, masked: bool) -> usize {
     header_len(payload_len, masked) + payload_len
 }
 
-/// Write a header at the start of `out` (which must hold `header_len` bytes)
-/// with the length in its minimal encoding; returns the bytes written.
+/// Write a header at the start of `out` (which must hold `header_len`
+/// bytes) with the length in its minimal encoding; returns the header, the
+/// part of `out` written.
 pub fn encode_header(
-    out: &mut [u8],
+    out: &mut [MaybeUninit<u8>],
     fin: bool,
     rsv: u8,
     opcode: u8,
     payload_len: usize,
     mask: Option<[u8; 4]>,
-) -> usize {
-    out[0] = (u8::from(fin) << 7) | ((rsv & 0x7) << 4) | (opcode & 0x0F);
+) -> &mut [u8] {
+    let mut header = [0u8; MAX_HEADER_LEN];
+    header[0] = (u8::from(fin) << 7) | ((rsv & 0x7) << 4) | (opcode & 0x0F);
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     let mut pos = match payload_len {
         0..=125 => {
-            out[1] = mask_bit | payload_len as u8;
+            header[1] = mask_bit | payload_len as u8;
             2
         }
         126..=0xFFFF => {
-            out[1] = mask_bit | 126;
-            out[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
+            header[1] = mask_bit | 126;
+            header[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
             4
         }
         _ => {
-            out[1] = mask_bit | 127;
-            out[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
+            header[1] = mask_bit | 127;
+            header[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
             10
         }
     };
     if let Some(key) = mask {
-        out[pos..pos + 4].copy_from_slice(&key);
+        header[pos..pos + 4].copy_from_slice(&key);
         pos += 4;
     }
-    pos
+    uninit::write_copy(&mut out[..pos], &header[..pos])
 }
 
 /// Write a whole frame (header, then the payload, masked on the way if a key
-/// is given) into `out`, which must be exactly `frame_len` bytes long.
+/// is given) into `out`, which must be exactly `frame_len` bytes long;
+/// returns `out`, written.
 ///
 /// Writing into a caller's buffer lets the bindings encode straight into the
 /// `bytes` object handed to the transport: the payload is copied once.
 /// `opcode` is a raw 4-bit value so that the advanced API can send reserved
 /// opcodes on purpose.
-pub fn encode_frame_into(
-    out: &mut [u8],
+pub fn encode_frame_into<'a>(
+    out: &'a mut [MaybeUninit<u8>],
     fin: bool,
     rsv: u8,
     opcode: u8,
     payload: &[u8],
     mask: Option<[u8; 4]>,
-) {
-    let pos = encode_header(out, fin, rsv, opcode, payload.len(), mask);
+) -> &'a mut [u8] {
+    let pos = encode_header(out, fin, rsv, opcode, payload.len(), mask).len();
     let body = &mut out[pos..];
     match mask {
         Some(key) => mask::mask_into(payload, body, key, 0),
-        None => body.copy_from_slice(payload),
-    }
+        None => uninit::write_copy(body, payload),
+    };
+    // SAFETY: the header wrote `out[..pos]`, the payload all of `out[pos..]`
+    // (both panic on a length mismatch rather than leave bytes unwritten).
+    unsafe { uninit::assume_init(out) }
 }
 
 /// Encode a whole frame into a new buffer: one allocation for header and payload.
@@ -239,9 +248,9 @@ pub fn encode_frame(
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) -> Vec<u8> {
-    let mut out = vec![0u8; frame_len(payload.len(), mask.is_some())];
-    encode_frame_into(&mut out, fin, rsv, opcode, payload, mask);
-    out
+    uninit::vec_with(frame_len(payload.len(), mask.is_some()), |out| {
+        encode_frame_into(out, fin, rsv, opcode, payload, mask)
+    })
 }
 
 /// Payload pieces of a message sent in frames of at most `fragment_size`
@@ -268,15 +277,15 @@ pub fn message_len(payload: &[u8], fragment_size: usize, masked: bool) -> usize 
 /// Write a data message as frames of at most `fragment_size` payload bytes
 /// into `out` (exactly `message_len` bytes): the first frame carries `opcode`
 /// and `rsv`, the rest are continuations, the last has FIN. `next_key` gives
-/// each frame's mask key (`None`: unmasked).
-pub fn encode_message_into(
-    out: &mut [u8],
+/// each frame's mask key (`None`: unmasked). Returns `out`, written.
+pub fn encode_message_into<'a>(
+    out: &'a mut [MaybeUninit<u8>],
     opcode: u8,
     rsv: u8,
     payload: &[u8],
     fragment_size: usize,
     mut next_key: impl FnMut() -> Option<[u8; 4]>,
-) {
+) -> &'a mut [u8] {
     let mut pos = 0;
     let mut pieces = fragments(payload, fragment_size).peekable();
     let (mut opcode, mut rsv) = (opcode, rsv);
@@ -288,7 +297,9 @@ pub fn encode_message_into(
         pos += len;
         (opcode, rsv) = (Opcode::Continuation as u8, 0);
     }
-    debug_assert_eq!(pos, out.len());
+    assert_eq!(pos, out.len(), "encode_message_into: wrong buffer length");
+    // SAFETY: the frames, written one after another, covered all of `out`.
+    unsafe { uninit::assume_init(out) }
 }
 
 #[cfg(test)]
@@ -389,8 +400,9 @@ mod tests {
     fn messages_split_into_fragments() {
         let payload: Vec<u8> = (0..10).collect();
         for (size, frames) in [(0, 1), (3, 4), (10, 1), (11, 1), (1, 10)] {
-            let mut out = vec![0; message_len(&payload, size, false)];
-            encode_message_into(&mut out, 2, 0, &payload, size, || None);
+            let out = uninit::vec_with(message_len(&payload, size, false), |out| {
+                encode_message_into(out, 2, 0, &payload, size, || None)
+            });
             let mut rest = &out[..];
             let mut seen = Vec::new();
             let mut count = 0;
@@ -416,8 +428,9 @@ mod tests {
                 "fragment size {size}"
             );
         }
-        let mut out = vec![0; message_len(b"", 4, true)];
-        encode_message_into(&mut out, 1, 0, b"", 4, || Some([1, 2, 3, 4]));
+        let out = uninit::vec_with(message_len(b"", 4, true), |out| {
+            encode_message_into(out, 1, 0, b"", 4, || Some([1, 2, 3, 4]))
+        });
         assert_eq!(out, [0x81, 0x80, 1, 2, 3, 4]);
     }
 

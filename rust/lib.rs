@@ -10,6 +10,7 @@ pub mod handshake;
 pub mod http;
 pub mod mask;
 pub mod parser;
+pub mod uninit;
 pub mod utf8;
 
 #[cfg(feature = "python")]

@@ -12,6 +12,10 @@
 //! on the wire (cache-poisoning of transparent proxies), which only works if
 //! the next key is unpredictable. Hence the OS CSPRNG, never a seeded PRNG.
 
+use std::mem::MaybeUninit;
+
+use crate::uninit;
+
 /// Bytes per step of the main loop. 32 is one AVX2 register or two SSE2
 /// registers; LLVM unrolls further on its own where it pays off.
 const BLOCK: usize = 32;
@@ -33,22 +37,56 @@ const AVX2_MIN_LEN: usize = 1024;
 /// `offset` lets a payload that arrives in several reads be unmasked piece by
 /// piece without copying it together first.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    dispatch(buf, None, rotate(key, offset));
+    dispatch(Buffers::InPlace(buf), rotate(key, offset));
 }
 
-/// dst[i] = src[i] ^ key[(offset + i) % 4]. Panics if the lengths differ (assert!, it is a caller bug).
+/// dst[i] = src[i] ^ key[(offset + i) % 4]; returns `dst`, every byte of it
+/// now written. Panics if the lengths differ (assert!, it is a caller bug).
 ///
 /// Exists so that encoding a frame reads the payload once and writes the
 /// masked bytes straight into the output buffer, instead of a copy followed
-/// by a second pass over the copy.
-pub fn mask_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) {
+/// by a second pass over the copy. `dst` may be uninitialised: the buffers
+/// handed to Python are filled here without being zeroed first.
+pub fn mask_into<'a>(
+    src: &[u8],
+    dst: &'a mut [MaybeUninit<u8>],
+    key: [u8; 4],
+    offset: usize,
+) -> &'a mut [u8] {
     assert!(
         src.len() == dst.len(),
         "mask_into: source is {} bytes but destination is {} bytes",
         src.len(),
         dst.len()
     );
-    dispatch(dst, Some(src), rotate(key, offset));
+    dispatch(Buffers::Copy(src, dst), rotate(key, offset));
+    // SAFETY: the kernel wrote every byte of `dst` (its blocks, then the tail).
+    unsafe { uninit::assume_init(dst) }
+}
+
+/// What the kernel reads and writes: one buffer in place, or a source and a
+/// destination of the same length that it writes without reading.
+enum Buffers<'a> {
+    InPlace(&'a mut [u8]),
+    Copy(&'a [u8], &'a mut [MaybeUninit<u8>]),
+}
+
+impl Buffers<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Buffers::InPlace(buf) => buf.len(),
+            Buffers::Copy(_, dst) => dst.len(),
+        }
+    }
+
+    /// The same buffers without their first `n` bytes.
+    #[inline(always)]
+    fn skip(&mut self, n: usize) -> Buffers<'_> {
+        match self {
+            Buffers::InPlace(buf) => Buffers::InPlace(&mut buf[n..]),
+            Buffers::Copy(src, dst) => Buffers::Copy(&src[n..], &mut dst[n..]),
+        }
+    }
 }
 
 /// Rotate the key so that byte 0 of the result lines up with byte 0 of the
@@ -70,15 +108,15 @@ fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
 /// after the first call this costs one relaxed load and a bit test; with
 /// `-C target-feature=+avx2` it folds to a constant.
 #[inline(always)]
-fn dispatch(dst: &mut [u8], src: Option<&[u8]>, key: [u8; 4]) {
+fn dispatch(bufs: Buffers<'_>, key: [u8; 4]) {
     #[cfg(target_arch = "x86_64")]
-    if dst.len() >= AVX2_MIN_LEN && std::is_x86_feature_detected!("avx2") {
+    if bufs.len() >= AVX2_MIN_LEN && std::is_x86_feature_detected!("avx2") {
         // SAFETY: `mask_avx2` only requires that the CPU supports AVX2, which
         // was checked at run time on the line above.
-        unsafe { mask_avx2(dst, src, key) };
+        unsafe { mask_avx2(bufs, key) };
         return;
     }
-    mask_kernel(dst, src, key);
+    mask_kernel(bufs, key);
 }
 
 /// The same kernel, compiled with AVX2 enabled so LLVM can use 256-bit
@@ -89,35 +127,33 @@ fn dispatch(dst: &mut [u8], src: Option<&[u8]>, key: [u8; 4]) {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn mask_avx2(dst: &mut [u8], src: Option<&[u8]>, key: [u8; 4]) {
-    mask_kernel(dst, src, key);
+unsafe fn mask_avx2(bufs: Buffers<'_>, key: [u8; 4]) {
+    mask_kernel(bufs, key);
 }
 
-/// The one masking loop. `key` is already rotated; `src` is `None` for
-/// in-place masking, otherwise it has the same length as `dst`.
+/// The one masking loop. `key` is already rotated.
 ///
 /// `inline(always)` is what lets each caller's target features (baseline
 /// SSE2, or AVX2 in [`mask_avx2`]) decide the instructions it becomes.
 #[inline(always)]
-fn mask_kernel(dst: &mut [u8], src: Option<&[u8]>, key: [u8; 4]) {
+fn mask_kernel(mut bufs: Buffers<'_>, key: [u8; 4]) {
     let pattern = key_word(key);
-    let mut done = mask_blocks::<BLOCK>(dst, src, pattern);
-    done += mask_blocks::<SMALL_BLOCK>(&mut dst[done..], src.map(|s| &s[done..]), pattern);
+    let mut done = mask_blocks::<BLOCK>(&mut bufs, pattern);
+    done += mask_blocks::<SMALL_BLOCK>(&mut bufs.skip(done), pattern);
     // Fewer than 8 bytes are left and `done` is a whole number of keys in, so
     // the pattern lines up from its first byte. Zipping with the 8-byte
     // pattern also bounds the loop, which stops LLVM from emitting a vector
     // loop for what is at most 7 bytes.
-    let tail = &mut dst[done..];
     let pattern = pattern.to_ne_bytes();
-    match src {
-        None => {
+    match bufs.skip(done) {
+        Buffers::InPlace(tail) => {
             for (d, p) in tail.iter_mut().zip(pattern) {
                 *d ^= p;
             }
         }
-        Some(src) => {
-            for ((d, s), p) in tail.iter_mut().zip(&src[done..]).zip(pattern) {
-                *d = s ^ p;
+        Buffers::Copy(src, dst) => {
+            for ((d, s), p) in dst.iter_mut().zip(src).zip(pattern) {
+                d.write(s ^ p);
             }
         }
     }
@@ -136,26 +172,26 @@ fn key_word(key: [u8; 4]) -> u64 {
 /// covered. Fixed-size blocks have no bounds checks and no loop-carried
 /// state, which is what lets LLVM vectorise them.
 ///
-/// The in-place and copying arms differ only in where a block is read from;
-/// both go through [`xor_block`].
+/// The in-place and copying arms differ only in where a block is read from
+/// and how it is stored; both go through [`xor_block`].
 #[inline(always)]
-fn mask_blocks<const N: usize>(dst: &mut [u8], src: Option<&[u8]>, pattern: u64) -> usize {
+fn mask_blocks<const N: usize>(bufs: &mut Buffers<'_>, pattern: u64) -> usize {
     // Whole `u64` lanes, each starting at key phase 0.
     const { assert!(N % 8 == 0) };
-    match src {
-        None => {
-            for d in dst.chunks_exact_mut(N) {
+    match bufs {
+        Buffers::InPlace(buf) => {
+            for d in buf.chunks_exact_mut(N) {
                 let input: [u8; N] = (*d).try_into().unwrap();
-                xor_block(d, &input, pattern);
+                d.copy_from_slice(&xor_block(&input, pattern));
             }
         }
-        Some(src) => {
+        Buffers::Copy(src, dst) => {
             for (d, s) in dst.chunks_exact_mut(N).zip(src.chunks_exact(N)) {
-                xor_block::<N>(d, s.try_into().unwrap(), pattern);
+                uninit::write_copy(d, &xor_block::<N>(s.try_into().unwrap(), pattern));
             }
         }
     }
-    dst.len() - dst.len() % N
+    bufs.len() - bufs.len() % N
 }
 
 /// XOR one block as `u64` lanes. Byte-wise code is vectorised fine for a
@@ -163,11 +199,13 @@ fn mask_blocks<const N: usize>(dst: &mut [u8], src: Option<&[u8]>, pattern: u64)
 /// words give one store for the small block and still merge into vector
 /// registers for the large one.
 #[inline(always)]
-fn xor_block<const N: usize>(out: &mut [u8], input: &[u8; N], pattern: u64) {
+fn xor_block<const N: usize>(input: &[u8; N], pattern: u64) -> [u8; N] {
+    let mut out = [0; N];
     for (o, i) in out.chunks_exact_mut(8).zip(input.chunks_exact(8)) {
         let word = u64::from_ne_bytes(i.try_into().unwrap()) ^ pattern;
         o.copy_from_slice(&word.to_ne_bytes());
     }
+    out
 }
 
 /// Keys fetched per `getrandom` call: 256 keys = 1 KiB, so a syscall is paid
@@ -280,22 +318,27 @@ mod tests {
             .collect()
     }
 
-    type Kernel = fn(&mut [u8], Option<&[u8]>, [u8; 4]);
+    type Kernel = fn(Buffers<'_>, [u8; 4]);
 
     /// Every kernel this machine can run, called directly so that short
     /// buffers also exercise the AVX2 build (the public entry points send
     /// them to the baseline one).
     fn kernels() -> Vec<(&'static str, Kernel)> {
-        let mut kernels: Vec<(&'static str, Kernel)> =
-            vec![("baseline", |d, s, k| mask_kernel(d, s, k))];
+        let mut kernels: Vec<(&'static str, Kernel)> = vec![("baseline", |b, k| mask_kernel(b, k))];
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
-            kernels.push(("avx2", |d, s, k| {
+            kernels.push(("avx2", |b, k| {
                 // SAFETY: AVX2 support was checked just above.
-                unsafe { mask_avx2(d, s, k) }
+                unsafe { mask_avx2(b, k) }
             }));
         }
         kernels
+    }
+
+    /// `mask_into` a fresh, uninitialised buffer, as the bindings call it.
+    fn masked(src: &[u8], key: [u8; 4], offset: usize) -> Vec<u8> {
+        let mut dst = Vec::with_capacity(src.len());
+        mask_into(src, &mut dst.spare_capacity_mut()[..src.len()], key, offset).to_vec()
     }
 
     /// Checks every entry point on `src` against the naive loop.
@@ -306,17 +349,18 @@ mod tests {
         apply_mask(&mut buf, key, offset);
         prop_assert_eq!(&buf, &want, "apply_mask len={} off={}", src.len(), offset);
 
-        let mut dst = vec![0xAA; src.len()];
-        mask_into(src, &mut dst, key, offset);
+        let dst = masked(src, key, offset);
         prop_assert_eq!(&dst, &want, "mask_into len={} off={}", src.len(), offset);
 
         for (name, kernel) in kernels() {
             let mut buf = src.to_vec();
-            kernel(&mut buf, None, rotate(key, offset));
+            kernel(Buffers::InPlace(&mut buf), rotate(key, offset));
             prop_assert_eq!(&buf, &want, "{} in place len={}", name, src.len());
-            let mut dst = vec![0x55; src.len()];
-            kernel(&mut dst, Some(src), rotate(key, offset));
-            prop_assert_eq!(&dst, &want, "{} copy len={}", name, src.len());
+            let mut dst = vec![MaybeUninit::new(0x55); src.len()];
+            kernel(Buffers::Copy(src, &mut dst), rotate(key, offset));
+            // SAFETY: initialised above (with 0x55), overwritten by the kernel.
+            let dst = unsafe { uninit::assume_init(&mut dst) };
+            prop_assert_eq!(dst, &want[..], "{} copy len={}", name, src.len());
         }
         Ok(())
     }
@@ -363,11 +407,7 @@ mod tests {
             apply_mask(&mut buf, key, offset);
             prop_assert_eq!(&buf, &data);
 
-            let mut masked = vec![0; data.len()];
-            let mut unmasked = vec![0; data.len()];
-            mask_into(&data, &mut masked, key, offset);
-            mask_into(&masked, &mut unmasked, key, offset);
-            prop_assert_eq!(&unmasked, &data);
+            prop_assert_eq!(masked(&masked(&data, key, offset), key, offset), data);
         }
 
         /// Unmasking a payload in arbitrary pieces, carrying the position as
@@ -393,7 +433,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "mask_into")]
     fn mask_into_rejects_length_mismatch() {
-        mask_into(&[1, 2, 3], &mut [0; 2], [1, 2, 3, 4], 0);
+        mask_into(&[1, 2, 3], &mut [MaybeUninit::new(0); 2], [1, 2, 3, 4], 0);
     }
 
     #[test]

@@ -4,8 +4,13 @@
 //! turns Python arguments into core calls and core results into Python
 //! objects, batching so that one TCP read or one message is one call.
 
+use std::convert::Infallible;
+use std::mem::MaybeUninit;
+use std::{ptr, slice};
+
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -16,6 +21,7 @@ use crate::handshake;
 use crate::http;
 use crate::mask;
 use crate::parser::{self, Delivery, Event, MaskPolicy, ParserConfig, PayloadAlloc};
+use crate::uninit;
 use crate::utf8;
 
 create_exception!(
@@ -37,18 +43,58 @@ const PONG: u8 = 7;
 const CLOSE: u8 = 8;
 const ERROR: u8 = 9;
 
+/// A new `bytes` object of `len` bytes that `fill` writes and returns whole
+/// (see `uninit`). Unlike `PyBytes::new_with`, nothing is zeroed first. The
+/// outer error is a failed allocation, the inner one a failed `fill` (the
+/// object is then released unread).
+fn try_bytes_with<'py, E>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> Result<&'a mut [u8], E>,
+) -> PyResult<Result<Bound<'py, PyBytes>, E>> {
+    let size = ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| PyValueError::new_err("a bytes object of this size cannot exist"))?;
+    // SAFETY: a null source asks CPython for an uninitialised object of
+    // `size` bytes, which we own; a null result is an error it has set.
+    let bytes = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(ptr::null(), size))?
+            .cast_into_unchecked::<PyBytes>()
+    };
+    // SAFETY: the object is a `bytes` of `len` bytes that nothing else has
+    // seen yet, so its buffer is ours to write for as long as `bytes` lives.
+    let out = unsafe {
+        let buf = ffi::PyBytes_AsString(bytes.as_ptr()).cast::<MaybeUninit<u8>>();
+        slice::from_raw_parts_mut(buf, len)
+    };
+    let buf = out.as_ptr();
+    Ok(fill(out).map(|filled| {
+        uninit::assert_filled(buf, len, filled);
+        bytes
+    }))
+}
+
+/// `try_bytes_with` for a `fill` that cannot fail.
+fn bytes_with<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> &'a mut [u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let Ok(bytes) = try_bytes_with(py, len, |out| Ok::<_, Infallible>(fill(out)))?;
+    Ok(bytes)
+}
+
 /// Payloads become `bytes` objects filled in place: the unmasking copy is
 /// the only copy.
 struct BytesAlloc<'py>(Python<'py>);
 
 impl<'py> PayloadAlloc for BytesAlloc<'py> {
     type Buf = Bound<'py, PyBytes>;
-    fn alloc(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Self::Buf {
-        PyBytes::new_with(self.0, len, |buf| {
-            fill(buf);
-            Ok(())
-        })
-        .expect("allocating a bytes object")
+    fn alloc<E>(
+        &mut self,
+        len: usize,
+        fill: impl for<'a> FnOnce(&'a mut [MaybeUninit<u8>]) -> Result<&'a mut [u8], E>,
+    ) -> Result<Self::Buf, E> {
+        try_bytes_with(self.0, len, fill).expect("allocating a bytes object")
     }
 }
 
@@ -344,9 +390,8 @@ fn encode_frame<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     check_opcode_rsv(opcode, rsv)?;
     let key = key.or_else(|| mask.then(mask::random_key));
-    PyBytes::new_with(py, frame::frame_len(payload.len(), key.is_some()), |out| {
-        frame::encode_frame_into(out, fin, rsv, opcode, payload, key);
-        Ok(())
+    bytes_with(py, frame::frame_len(payload.len(), key.is_some()), |out| {
+        frame::encode_frame_into(out, fin, rsv, opcode, payload, key)
     })
 }
 
@@ -369,9 +414,8 @@ fn encode_frame_header<'py>(
         ));
     }
     let len = usize::try_from(length).map_err(|_| PyValueError::new_err("length too large"))?;
-    PyBytes::new_with(py, frame::header_len(len, key.is_some()), |out| {
-        frame::encode_header(out, fin, rsv, opcode, len, key);
-        Ok(())
+    bytes_with(py, frame::header_len(len, key.is_some()), |out| {
+        frame::encode_header(out, fin, rsv, opcode, len, key)
     })
 }
 
@@ -399,11 +443,10 @@ fn encode_message<'py>(
         frame::Opcode::Text
     } as u8;
     let len = frame::message_len(payload, fragment_size, mask);
-    PyBytes::new_with(py, len, |out| {
+    bytes_with(py, len, |out| {
         frame::encode_message_into(out, opcode, rsv & 7, payload, fragment_size, || {
             mask.then(mask::random_key)
-        });
-        Ok(())
+        })
     })
 }
 
@@ -453,9 +496,8 @@ fn apply_mask<'py>(
     let key: [u8; 4] = key
         .try_into()
         .map_err(|_| PyValueError::new_err("a mask key is 4 bytes"))?;
-    PyBytes::new_with(py, data.len(), |out| {
-        mask::mask_into(data, out, key, offset);
-        Ok(())
+    bytes_with(py, data.len(), |out| {
+        mask::mask_into(data, out, key, offset)
     })
 }
 
