@@ -67,22 +67,17 @@ conformance-clients: build
 	wait $$pid; rc=$$?; tail -n +2 reports/clients/server.out; rm reports/clients/server.out; \
 	exit $$rc
 
-# Benchmarks, not part of `make test`: ferrobahn next to picows, aiohttp, websockets,
-# AutobahnPython and wsproto (the `bench` extra) and the plain-TCP floor, all in one run:
-# micro-benchmarks (pytest-benchmark), the core from Rust alone, echo CPU per round trip
-# (server and client in separate processes, then in one), idle memory per connection and
-# handshakes per second, streaming. Quick (about 3 minutes); BENCH_FULL=1 runs longer.
-BENCH_PYTEST := --benchmark-only --benchmark-columns=min,median,rounds \
-	$(if $(filter 1,$(BENCH_FULL)),,--benchmark-max-time=0.1 --benchmark-min-rounds=3)
+# Benchmarks, not part of `make test`: ferrobahn (on asyncio and on Twisted) next to
+# picows, aiohttp, websockets, AutobahnPython and wsproto (the `bench` extra) and the
+# plain-TCP floor: echo CPU per round trip (each library's own pairs, then one reference
+# client and one reference server; uvloop and asyncio), 1,000 idle connections and
+# handshakes per second, streaming, compressed echo, micro-benchmarks, the core from
+# Rust alone. benchmarks/report.py runs them, prints every table as it goes and writes
+# docs/benchmarks.md and docs/echo-ratio-to-picows.png. Quick (about 6 minutes);
+# BENCH_FULL=1 runs longer.
 bench: $(STAMP)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --quiet --release --extras test,bench
-	$(BIN)/pytest benchmarks/ $(BENCH_PYTEST)
-	cargo run --release --quiet --example core_throughput
-	$(BIN)/python benchmarks/echo.py
-	$(BIN)/python benchmarks/echo.py --inprocess
-	$(BIN)/python benchmarks/conns.py
-	$(BIN)/python benchmarks/streaming.py
-	$(BIN)/python benchmarks/echo_deflate.py
+	$(BIN)/python benchmarks/report.py $(if $(filter 1,$(BENCH_FULL)),--full)
 
 # Each fuzz target for FUZZ_SECONDS (default 300) with cargo-fuzz.
 FUZZ_SECONDS ?= 300

@@ -4,6 +4,9 @@ to ferrobahn's row), all from the same run, as markdown tables.
 
 pytest-benchmark's own table puts a ratio in parentheses too, but relative to
 the fastest row of the group, which need not be the copy.
+
+``--summary-md PATH`` also writes the summary to a file (``report.py`` puts it
+in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -74,11 +77,26 @@ def _us(seconds: float) -> str:
     return f"{us:,.0f}" if us >= 100 else f"{us:.1f}"
 
 
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--summary-md", metavar="PATH", help="also write the summary (markdown) here")
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's tables
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+def pytest_terminal_summary(terminalreporter: Any, config: Any) -> None:
     if not _results:
         return
-    write = terminalreporter.write_line
+    lines = _summary()
+    for line in lines:
+        terminalreporter.write_line(line)
+    path = config.getoption("--summary-md")
+    if path:
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def _summary() -> list[str]:
+    lines: list[str] = []
+    write = lines.append
     write("")
     write(
         "Throughput from the median round (best round in brackets); "
@@ -108,3 +126,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             if ref:
                 cells.append(f"{r.median / ref.median:.2f}")
             write("| " + " | ".join(cells) + " |")
+    return lines

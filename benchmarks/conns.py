@@ -29,9 +29,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from peers import PEERS, WorkerProc, available  # noqa: E402
 
-MEMORY_PEERS = ["ferrobahn", "picows", "websockets", "wsproto", "aiohttp", "autobahn"]
-HANDSHAKE_PEERS = ["ferrobahn", "picows"]
-HANDSHAKE_PEERS_FULL = ["ferrobahn", "picows", "aiohttp", "websockets", "wsproto", "autobahn"]
+MEMORY_PEERS = [
+    "ferrobahn",
+    "ferrobahn-twisted",
+    "picows",
+    "websockets",
+    "wsproto",
+    "aiohttp",
+    "autobahn",
+]
+HANDSHAKE_PEERS = ["ferrobahn", "ferrobahn-twisted", "picows"]
+HANDSHAKE_PEERS_FULL = [*HANDSHAKE_PEERS, "aiohttp", "websockets", "wsproto", "autobahn"]
 
 
 def pick(names: list[str]) -> list[str]:
@@ -116,7 +124,7 @@ def main() -> None:
         for p, (s, c) in rows.items():
             fb = f"{s / rows['ferrobahn'][0]:.2f}" if "ferrobahn" in rows else "–"
             pw = f"{s / rows['picows'][0]:.2f}" if "picows" in rows else "–"
-            print(f"| {PEERS[p].label} | {s:.1f} | {c:.1f} | {fb} | {pw} |")
+            print(f"| {PEERS[p].label_on(args.loop)} | {s:.1f} | {c:.1f} | {fb} | {pw} |")
 
     if not args.skip_handshakes:
         peers = pick(chosen or (HANDSHAKE_PEERS_FULL if args.full else HANDSHAKE_PEERS))
@@ -142,7 +150,7 @@ def main() -> None:
             else:
                 vs = "–"
             print(
-                f"| {PEERS[p].label} | {seq[0]:,.0f} | {seq[1]:.0f} / {seq[2]:.0f} | "
+                f"| {PEERS[p].label_on(args.loop)} | {seq[0]:,.0f} | {seq[1]:.0f} / {seq[2]:.0f} | "
                 f"{conc[0]:,.0f} | {conc[1]:.0f} / {conc[2]:.0f} | {vs} |"
             )
     print(f"\n({time.perf_counter() - started:.0f} s; `{' '.join(sys.argv)}`)")

@@ -2,20 +2,33 @@
 in separate processes, and round trips per second with both ends in one process.
 
 Separate processes (the default): for each library an echo server process and a
-client process (``peers.py`` workers) on 127.0.0.1. The client sends one binary
-message and awaits its echo, again and again, for ``--seconds`` of wall time;
-each process reads its own CPU time (``time.process_time``: user + system, all
+client process (``peers.py`` workers) on 127.0.0.1. The client sends one message
+and awaits its echo, again and again, for ``--seconds`` of wall time; each
+process reads its own CPU time (``time.process_time``: user + system, all
 threads) before and after, so the table has the CPU microseconds one round trip
 costs the server and the client. CPU time per round trip is stabler than wall
 time on a shared machine. Libraries and sizes are interleaved, ``--runs`` times;
 the table has medians, the spread table (max - min) / median.
 
+Sizes are bytes of a binary message, or with a ``t`` (``1024t``) of a text
+message of printable ASCII, which every library sends and receives as text.
+
+Who talks to whom:
+
+- by default each library's client talks to the same library's server;
+- ``--ref-client PEER``: every server is driven by PEER's client, so the server
+  column compares servers alone (the client is the same in every row);
+- ``--ref-server PEER``: every client talks to PEER's server, so the client
+  column compares clients alone.
+
 ``--inprocess``: server and client in one process and one event loop (the
 earlier mode of this script): round trips per second and the CPU per round trip
 of both ends together.
 
-    python benchmarks/echo.py [--full] [--loop uvloop|asyncio] [--peers a,b] [--inprocess]
+    python benchmarks/echo.py [--full] [--loop uvloop|asyncio] [--peers a,b]
+        [--sizes 64,1024t] [--ref-client P | --ref-server P] [--inprocess] [--json PATH]
 
+``--json PATH`` also writes the medians and spreads (``report.py`` plots them).
 ``BENCH_FULL=1`` (or ``--full``) runs longer and more often. Timings are
 reported, never asserted.
 """
@@ -23,20 +36,25 @@ reported, never asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from peers import PEERS, WorkerProc, available  # noqa: E402
 
-SIZES = [64, 1024, 64 * 1024, 1024 * 1024]
+SIZES = "64,1024,1024t,65536,1048576"
 ORDER = [
     "tcp",
     "tcp-afn",
     "ferrobahn",
+    "ferrobahn-twisted",
     "picows",
     "picows-asyncio",
     "aiohttp",
@@ -47,14 +65,70 @@ ORDER = [
 ]
 # Slow peers at large sizes: fewer round trips still give a stable CPU figure.
 MIN_COUNT = 3
+SERVER, CLIENT, RATE, SERVER_FAULTS, CLIENT_FAULTS = range(5)  # one run's measurements
+SIDE_NAMES = {SERVER: "server", CLIENT: "client"}
 
 
-def size_name(size: int) -> str:
-    if size >= 1 << 20:
-        return f"{size >> 20} MiB"
-    if size >= 1 << 10:
-        return f"{size >> 10} KiB"
-    return f"{size} B"
+@dataclass(frozen=True)
+class Size:
+    nbytes: int
+    text: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> Size:
+        spec = spec.strip()
+        if spec.endswith("t"):
+            return cls(int(spec[:-1]), True)
+        return cls(int(spec))
+
+    @property
+    def name(self) -> str:
+        n = self.nbytes
+        if n >= 1 << 20 and n % (1 << 20) == 0:
+            name = f"{n >> 20} MiB"
+        elif n >= 1 << 10 and n % (1 << 10) == 0:
+            name = f"{n >> 10} KiB"
+        else:
+            name = f"{n} B"
+        return f"{name} text" if self.text else name
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One connection measured: ``row`` is the library its table row is about."""
+
+    row: str
+    server: str
+    client: str
+
+
+@dataclass
+class Plan:
+    """Who talks to whom, and which columns (server, client) the tables show:
+    with a reference client, only the server's CPU compares libraries."""
+
+    mode: str  # "same", "ref-client" or "ref-server"
+    reference: str | None
+    pairs: list[Pair]
+    sides: tuple[int, ...]
+
+
+def plan(peers: list[str], ref_client: str | None, ref_server: str | None) -> Plan:
+    if ref_client is None and ref_server is None:
+        return Plan("same", None, [Pair(p, p, p) for p in peers], (SERVER, CLIENT))
+    reference = ref_client or ref_server
+    assert reference is not None
+    if not PEERS[reference].websocket:
+        raise SystemExit(f"{reference} is no WebSocket peer: it cannot be the reference")
+    rows = []
+    for p in peers:
+        if PEERS[p].websocket:
+            rows.append(p)
+        else:
+            print(f"skipping {p}: plain TCP cannot talk to {reference}", file=sys.stderr)
+    if ref_client is not None:
+        return Plan("ref-client", reference, [Pair(p, p, reference) for p in rows], (SERVER,))
+    return Plan("ref-server", reference, [Pair(p, reference, p) for p in rows], (CLIENT,))
 
 
 def fmt(value: float) -> str:
@@ -66,7 +140,10 @@ def fmt(value: float) -> str:
 def ratio(value: float, base: float | None) -> str:
     if base is None or not base:
         return "–"
-    return f"{value / base:.2f}"
+    r = value / base
+    if r >= 100:
+        return f"{r:,.0f}"
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"  # two digits that say something
 
 
 def pick_peers(arg: str | None) -> list[str]:
@@ -83,30 +160,40 @@ def pick_peers(arg: str | None) -> list[str]:
     return chosen
 
 
-def separate(
-    peers: list[str], sizes: list[int], seconds: float, runs: int, loop: str
-) -> dict[tuple[str, int], list[tuple[float, ...]]]:
-    """(peer, size) -> per run: (server us/rt, client us/rt, round trips/s,
+Results = dict[tuple[str, Size], list[tuple[float, ...]]]
+
+
+def separate(pairs: list[Pair], sizes: list[Size], seconds: float, runs: int, loop: str) -> Results:
+    """(row, size) -> per run: (server us/rt, client us/rt, round trips/s,
     server page faults/rt, client page faults/rt)."""
-    results: dict[tuple[str, int], list[tuple[float, ...]]] = {}
-    pairs: dict[str, tuple[WorkerProc, WorkerProc]] = {}
+    results: Results = {}
+    servers: dict[str, WorkerProc] = {}  # one per library, shared by its clients
+    clients: dict[Pair, WorkerProc] = {}
     try:
-        for name in peers:
-            server, client = WorkerProc(name, loop), WorkerProc(name, loop)
-            pairs[name] = (server, client)
-            port = server.call("serve")["port"]
-            client.call("connect", port=port)
+        ports = {}
+        for pair in pairs:
+            if pair.server not in servers:
+                servers[pair.server] = WorkerProc(pair.server, loop)
+                ports[pair.server] = servers[pair.server].call("serve")["port"]
+            clients[pair] = WorkerProc(pair.client, loop)
+            clients[pair].call("connect", port=ports[pair.server])
         for run in range(runs):
-            # Every peer at one size, then the next size: the numbers compared
+            # Every pair at one size, then the next size: the numbers compared
             # with each other are measured close together in time.
             for size in sizes:
-                for name in peers:
-                    server, client = pairs[name]
+                for pair in pairs:
+                    server, client = servers[pair.server], clients[pair]
                     before = server.call("mark")
-                    r = client.call("run", size=size, seconds=seconds, min_count=MIN_COUNT)
+                    r = client.call(
+                        "run",
+                        size=size.nbytes,
+                        text=size.text,
+                        seconds=seconds,
+                        min_count=MIN_COUNT,
+                    )
                     after = server.call("mark")
                     n = r["count"]
-                    results.setdefault((name, size), []).append(
+                    results.setdefault((pair.row, size), []).append(
                         (
                             (after["cpu"] - before["cpu"]) / n * 1e6,
                             r["cpu"] / n * 1e6,
@@ -117,88 +204,151 @@ def separate(
                     )
             print(f"  run {run + 1}/{runs} done", file=sys.stderr)
     finally:
-        for server, client in pairs.values():
-            client.quit()
-            server.quit()
+        for worker in [*clients.values(), *servers.values()]:
+            worker.quit()
     return results
 
 
-def report_separate(
-    results: dict[tuple[str, int], list[tuple[float, ...]]],
-    peers: list[str],
-    sizes: list[int],
-    runs: int,
-    loop: str,
-) -> None:
-    med: dict[tuple[str, int], tuple[float, ...]] = {
+def medians(results: Results) -> dict[tuple[str, Size], tuple[float, ...]]:
+    return {
         key: tuple(statistics.median(v[i] for v in vals) for i in range(5))
         for key, vals in results.items()
     }
-    head = "| |" + "".join(f" {size_name(s)} |" for s in sizes)
-    rule = "|---|" + "---|" * len(sizes)
-    label = {n: PEERS[n].label for n in peers}
 
-    print(
-        f"\n### CPU µs per echo round trip, server / client (separate processes, {loop}, "
-        f"median of {runs})\n"
+
+def spread(values: list[float]) -> float:
+    """(max - min) / median."""
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def print_table(
+    title: str,
+    rows: list[str],
+    sizes: list[Size],
+    cell: Callable[[str, Size], str],
+    loop: str,
+) -> None:
+    print(f"\n### {title}\n")
+    print("| |" + "".join(f" {s.name} |" for s in sizes))
+    print("|---|" + "---|" * len(sizes))
+    for name in rows:
+        cells = [cell(name, s) for s in sizes]
+        print(f"| {PEERS[name].label_on(loop)} | " + " | ".join(cells) + " |")
+
+
+def report_separate(
+    results: Results, the_plan: Plan, sizes: list[Size], runs: int, loop: str
+) -> None:
+    med = medians(results)
+    rows = [pair.row for pair in the_plan.pairs]
+    sides = the_plan.sides
+    side_names = " / ".join(SIDE_NAMES[i] for i in sides)
+    ref = PEERS[the_plan.reference].label_on(loop) if the_plan.reference else ""
+    who = {
+        "same": "each library's client and server",
+        "ref-client": f"each server driven by the client of {ref}",
+        "ref-server": f"each client against the server of {ref}",
+    }[the_plan.mode]
+    setting = f"{who}; separate processes, {loop}, median of {runs}"
+
+    def per_side(value: Callable[[int], str]) -> str:
+        return " / ".join(value(i) for i in sides)
+
+    def ratio_to(base: str) -> Callable[[str, Size], str]:
+        return lambda n, s: per_side(lambda i: ratio(med[n, s][i], med[base, s][i]))
+
+    print_table(
+        f"CPU µs per echo round trip, {side_names} ({setting})",
+        rows,
+        sizes,
+        lambda n, s: per_side(lambda i: fmt(med[n, s][i])),
+        loop,
     )
-    print(head)
-    print(rule)
-    for name in peers:
-        cells = [f"{fmt(med[name, s][0])} / {fmt(med[name, s][1])}" for s in sizes]
-        print(f"| {label[name]} | " + " | ".join(cells) + " |")
-
     for base, title in (("picows", "picows"), ("tcp", "the plain-TCP floor")):
-        if base not in peers:
-            continue
-        print(f"\n### Ratio to {title} (CPU per round trip, server / client; < 1 is less CPU)\n")
-        print(head)
-        print(rule)
-        for name in peers:
-            cells = [
-                f"{ratio(med[name, s][0], med[base, s][0])} / "
-                f"{ratio(med[name, s][1], med[base, s][1])}"
-                for s in sizes
-            ]
-            print(f"| {label[name]} | " + " | ".join(cells) + " |")
-
-    print("\n### Round trips per second (wall, one connection)\n")
-    print(head)
-    print(rule)
-    for name in peers:
-        print(f"| {label[name]} | " + " | ".join(f"{med[name, s][2]:,.0f}" for s in sizes) + " |")
-
-    print(
-        "\n### Page faults per round trip, server / client (fresh pages touched: "
-        "allocations that went back to the OS)\n"
+        if base in rows:
+            print_table(
+                f"Ratio to {title} (CPU per round trip, {side_names}; < 1 is less CPU)",
+                rows,
+                sizes,
+                ratio_to(base),
+                loop,
+            )
+    if "ferrobahn" in rows:
+        print_table(
+            f"ferrobahn ÷ each peer (ferrobahn's CPU per round trip ÷ the peer's, "
+            f"{side_names}; < 1: ferrobahn uses less)",
+            [n for n in rows if n != "ferrobahn" and PEERS[n].websocket],
+            sizes,
+            lambda n, s: per_side(lambda i: ratio(med["ferrobahn", s][i], med[n, s][i])),
+            loop,
+        )
+    print_table(
+        "Round trips per second (wall, one connection)",
+        rows,
+        sizes,
+        lambda n, s: f"{med[n, s][RATE]:,.0f}",
+        loop,
     )
-    print(head)
-    print(rule)
-    for name in peers:
-        cells = [f"{med[name, s][3]:.1f} / {med[name, s][4]:.1f}" for s in sizes]
-        print(f"| {label[name]} | " + " | ".join(cells) + " |")
-
+    faults = (SERVER_FAULTS, CLIENT_FAULTS)
+    print_table(
+        f"Page faults per round trip, {side_names} (fresh pages touched: "
+        "allocations that went back to the OS)",
+        rows,
+        sizes,
+        lambda n, s: per_side(lambda i: f"{med[n, s][faults[i]]:.1f}"),
+        loop,
+    )
     if runs > 1:
-        print("\n### Spread of the runs: (max - min) / median, server / client\n")
-        print(head)
-        print(rule)
-        for name in peers:
-            cells = []
-            for s in sizes:
-                vals = results[name, s]
-                spread = []
-                for i in (0, 1):
-                    xs = [v[i] for v in vals]
-                    spread.append(f"{(max(xs) - min(xs)) / statistics.median(xs) * 100:.0f}%")
-                cells.append(" / ".join(spread))
-            print(f"| {label[name]} | " + " | ".join(cells) + " |")
+        print_table(
+            f"Spread of the runs: (max - min) / median, {side_names}",
+            rows,
+            sizes,
+            lambda n, s: per_side(lambda i: f"{spread([v[i] for v in results[n, s]]):.0%}"),
+            loop,
+        )
+
+
+def write_json(
+    path: str, results: Results, the_plan: Plan, sizes: list[Size], runs: int, loop: str
+) -> None:
+    """The medians and spreads, by row and size name, for ``report.py``."""
+    med = medians(results)
+    rows = [pair.row for pair in the_plan.pairs]
+    data: dict[str, Any] = {
+        "mode": the_plan.mode,
+        "reference": the_plan.reference,
+        "loop": loop,
+        "runs": runs,
+        "sizes": [s.name for s in sizes],
+        "labels": {n: PEERS[n].label_on(loop) for n in rows},
+        "median": {
+            n: {
+                s.name: {
+                    "server": med[n, s][SERVER],
+                    "client": med[n, s][CLIENT],
+                    "rate": med[n, s][RATE],
+                }
+                for s in sizes
+            }
+            for n in rows
+        },
+        "spread": {
+            n: {
+                s.name: {SIDE_NAMES[i]: spread([v[i] for v in results[n, s]]) for i in SIDE_NAMES}
+                for s in sizes
+            }
+            for n in rows
+        },
+    }
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
 
 
 def inprocess(
-    peers: list[str], sizes: list[int], seconds: float, rounds: int, loop: str
-) -> dict[tuple[str, int], tuple[float, float]]:
+    peers: list[str], sizes: list[Size], seconds: float, rounds: int, loop: str
+) -> dict[tuple[str, Size], tuple[float, float]]:
     """(peer, size) -> (best round trips/s, CPU us per round trip at that run)."""
-    best: dict[tuple[str, int], tuple[float, float]] = {}
+    best: dict[tuple[str, Size], tuple[float, float]] = {}
     workers: dict[str, WorkerProc] = {}
     try:
         for name in peers:
@@ -207,7 +357,13 @@ def inprocess(
         for _ in range(rounds):
             for size in sizes:
                 for name in peers:
-                    r = workers[name].call("run", size=size, seconds=seconds, min_count=MIN_COUNT)
+                    r = workers[name].call(
+                        "run",
+                        size=size.nbytes,
+                        text=size.text,
+                        seconds=seconds,
+                        min_count=MIN_COUNT,
+                    )
                     rate = r["count"] / r["wall"]
                     if rate > best.get((name, size), (0.0, 0.0))[0]:
                         best[name, size] = (rate, r["cpu"] / r["count"] * 1e6)
@@ -218,34 +374,28 @@ def inprocess(
 
 
 def report_inprocess(
-    best: dict[tuple[str, int], tuple[float, float]],
+    best: dict[tuple[str, Size], tuple[float, float]],
     peers: list[str],
-    sizes: list[int],
+    sizes: list[Size],
     rounds: int,
     loop: str,
 ) -> None:
-    head = "| |" + "".join(f" {size_name(s)} |" for s in sizes)
-    rule = "|---|" + "---|" * len(sizes)
-    print(
-        f"\n### In one process: round trips/s (best of {rounds}) and CPU µs per round trip, "
-        f"both ends ({loop})\n"
+    print_table(
+        f"In one process: round trips/s (best of {rounds}) and CPU µs per round trip, "
+        f"both ends ({loop})",
+        peers,
+        sizes,
+        lambda n, s: f"{best[n, s][0]:,.0f} ({fmt(best[n, s][1])} µs)",
+        loop,
     )
-    print(head)
-    print(rule)
-    for name in peers:
-        cells = [f"{best[name, s][0]:,.0f} ({fmt(best[name, s][1])} µs)" for s in sizes]
-        print(f"| {PEERS[name].label} | " + " | ".join(cells) + " |")
     if "ferrobahn" in peers:
-        print(
-            "\n### In one process: ferrobahn's round trips/s ÷ the peer's (> 1: ferrobahn faster)\n"
+        print_table(
+            "In one process: ferrobahn's round trips/s ÷ the peer's (> 1: ferrobahn faster)",
+            [n for n in peers if n != "ferrobahn"],
+            sizes,
+            lambda n, s: f"{best['ferrobahn', s][0] / best[n, s][0]:.2f}",
+            loop,
         )
-        print(head)
-        print(rule)
-        for name in peers:
-            if name == "ferrobahn":
-                continue
-            cells = [f"{best['ferrobahn', s][0] / best[name, s][0]:.2f}" for s in sizes]
-            print(f"| {PEERS[name].label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -253,24 +403,36 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", default=os.environ.get("BENCH_FULL") == "1")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--peers", help="comma-separated, default: all installed")
-    parser.add_argument("--sizes", help="comma-separated bytes, default: 64,1024,65536,1048576")
+    parser.add_argument(
+        "--sizes", default=SIZES, help=f"comma-separated bytes, t for text (default {SIZES})"
+    )
     parser.add_argument("--seconds", type=float, help="per measurement (default 0.2, full 2)")
     parser.add_argument(
         "--runs", type=int, help="runs per measurement (default 5; in process 1; full 5)"
     )
-    parser.add_argument("--inprocess", action="store_true", help="both ends in one process")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--ref-client", metavar="PEER", help="every server driven by this client")
+    mode.add_argument("--ref-server", metavar="PEER", help="every client against this server")
+    mode.add_argument("--inprocess", action="store_true", help="both ends in one process")
+    parser.add_argument("--json", metavar="PATH", help="also write the medians here")
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.full else 0.2)
     runs = args.runs or (5 if args.full else 1 if args.inprocess else 5)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else SIZES
+    sizes = [Size.parse(s) for s in args.sizes.split(",") if s.strip()]
     peers = pick_peers(args.peers)
     started = time.perf_counter()
     if args.inprocess:
         best = inprocess(peers, sizes, seconds, runs, args.loop)
         report_inprocess(best, peers, sizes, runs, args.loop)
     else:
-        results = separate(peers, sizes, seconds, runs, args.loop)
-        report_separate(results, peers, sizes, runs, args.loop)
+        reference = args.ref_client or args.ref_server
+        if reference is not None and reference not in peers:
+            peers.append(reference)  # its own row: the ratios' base
+        the_plan = plan(peers, args.ref_client, args.ref_server)
+        results = separate(the_plan.pairs, sizes, seconds, runs, args.loop)
+        report_separate(results, the_plan, sizes, runs, args.loop)
+        if args.json:
+            write_json(args.json, results, the_plan, sizes, runs, args.loop)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n({time.perf_counter() - started:.0f} s; load average after: {load}; ", end="")
     print(f"`{' '.join(sys.argv)}`)")

@@ -6,13 +6,21 @@ A peer is an object with two coroutines:
 - ``serve(limit)`` starts an echo server on 127.0.0.1 (a port of its own) and
   returns ``(port, close)``;
 - ``connect(port, limit)`` opens one client connection (handshake done) and
-  returns a ``Client`` with ``echo(payload)`` (send one binary message, await
-  the echoed one) and ``close()`` (closing handshake where the library has one).
+  returns a ``Client`` with ``echo(message)`` (send one message, await the
+  echoed one) and ``close()`` (closing handshake where the library has one).
 
-Every library gets the same settings: binary messages, compression off, size
-limits raised to ``limit``, its defaults otherwise. ``tcp`` is no WebSocket at
-all (the echo of the raw bytes): the floor of what the event loop and the
-transport cost.
+Every library gets the same settings: compression off, size limits raised to
+``limit``, its defaults otherwise. A ``bytes`` message is sent as a binary
+message, a ``str`` as a text message: text starts as a ``str`` in the client,
+as an application's text would, and a library whose API takes bytes encodes it.
+Servers echo text as text, and every side receives it as its API hands text to
+an application (validated UTF-8 bytes or a decoded ``str``). ``tcp`` is no
+WebSocket at all (the echo of the raw bytes): the floor of what the event loop
+and the transport cost.
+
+``ferrobahn-twisted`` runs ferrobahn's Twisted classes on Twisted's
+asyncioreactor, installed on the worker's own event loop (uvloop or asyncio),
+so that the same worker drives it.
 
 The worker (``python benchmarks/peers.py worker PEER [--loop uvloop|asyncio]``)
 runs one event loop and answers JSON commands, one a line on stdin, with one
@@ -25,16 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import json
 import logging
 import os
 import resource
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 HOST = "127.0.0.1"
 LIMIT = 32 * 1024 * 1024
@@ -43,10 +52,15 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 Close = Callable[[], Awaitable[None]]
 
 
+# bytes: a binary message, str: a text one. (Union: an alias is evaluated at run
+# time, and Python 3.9 has no ``bytes | str``.)
+Message = Union[bytes, str]
+
+
 class Client:
     """One open client connection."""
 
-    async def echo(self, payload: bytes) -> bytes | None:
+    async def echo(self, message: Message) -> Message | None:
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -89,7 +103,8 @@ class _TcpClient(Client):
     def __init__(self, proto: _TcpClientProtocol) -> None:
         self.proto = proto
 
-    async def echo(self, payload: bytes) -> bytes | None:
+    async def echo(self, message: Message) -> Message | None:
+        payload = message.encode() if isinstance(message, str) else message
         proto = self.proto
         proto.got, proto.want = 0, len(payload)
         proto.waiter = asyncio.get_running_loop().create_future()
@@ -140,54 +155,150 @@ def _closer(server: Any) -> Close:
 # -- ferrobahn and AutobahnPython: the same program, two imports ------------------
 
 
+def _echo_protocols(mod: Any) -> tuple[Any, Any]:
+    """The echo server protocol and the client protocol on the base classes of
+    ``mod`` (``<package>.asyncio.websocket`` or ``ferrobahn.twisted.websocket``)."""
+
+    class Server(mod.WebSocketServerProtocol):  # type: ignore[misc,name-defined]
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            self.sendMessage(payload, isBinary)
+
+    class ClientProto(mod.WebSocketClientProtocol):  # type: ignore[misc,name-defined]
+        reply: asyncio.Future[bytes]
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            self.reply.set_result(payload)
+
+    return Server, ClientProto
+
+
+async def _settled(result: Any) -> Any:
+    """Await an asyncio future or a Twisted Deferred (an asyncio task cannot
+    await a Deferred as it is)."""
+    as_future = getattr(result, "asFuture", None)
+    if as_future is not None:
+        result = as_future(asyncio.get_running_loop())
+    return await result
+
+
 class AutobahnApiPeer:
     """ferrobahn and AutobahnPython share the API: the same classes serve both
-    (``package`` is ``ferrobahn`` or ``autobahn``)."""
+    (``package`` is ``ferrobahn`` or ``autobahn``), on asyncio."""
 
     def __init__(self, package: str) -> None:
         self.package = package
         self._classes: Any = None
+        self._factories: dict[int, Any] = {}
 
     def _load(self) -> Any:
+        """(server factory class, client factory class, server protocol, client protocol)."""
         if self._classes is None:
-            import importlib
-
             mod = importlib.import_module(f"{self.package}.asyncio.websocket")
-
-            class Server(mod.WebSocketServerProtocol):  # type: ignore[misc,name-defined]
-                def onMessage(self, payload: bytes, isBinary: bool) -> None:
-                    self.sendMessage(payload, isBinary)
-
-            class ClientProto(mod.WebSocketClientProtocol):  # type: ignore[misc,name-defined]
-                reply: asyncio.Future[bytes]
-
-                def onMessage(self, payload: bytes, isBinary: bool) -> None:
-                    self.reply.set_result(payload)
-
-            self._classes = (mod, Server, ClientProto)
+            server, client = _echo_protocols(mod)
+            self._classes = (mod.WebSocketServerFactory, mod.WebSocketClientFactory, server, client)
         return self._classes
 
-    async def serve(self, limit: int) -> tuple[int, Close]:
-        mod, server_cls, _ = self._load()
-        factory = mod.WebSocketServerFactory()
-        factory.protocol = server_cls
+    def _server_factory(self, limit: int) -> Any:
+        server_factory, _, server, _ = self._load()
+        factory = server_factory()
+        factory.protocol = server
         factory.setProtocolOptions(maxMessagePayloadSize=limit, maxFramePayloadSize=limit)
-        server = await asyncio.get_running_loop().create_server(factory, HOST, 0)
+        return factory
+
+    def _client_factory(self, port: int, limit: int) -> Any:
+        # One factory per server, made once, as an application would: building
+        # it is not part of what a handshake costs.
+        factory = self._factories.get(port)
+        if factory is None:
+            _, client_factory, _, client = self._load()
+            factory = client_factory(f"ws://{HOST}:{port}")
+            factory.protocol = client
+            factory.setProtocolOptions(maxMessagePayloadSize=limit, maxFramePayloadSize=limit)
+            self._factories[port] = factory
+        return factory
+
+    async def serve(self, limit: int) -> tuple[int, Close]:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(self._server_factory(limit), HOST, 0)
         return server.sockets[0].getsockname()[1], _closer(server)
 
     async def connect(self, port: int, limit: int) -> Client:
-        mod, _, client_cls = self._load()
-        factories = getattr(self, "_factories", None)
-        if factories is None:
-            factories = self._factories = {}
-        factory = factories.get(port)
-        if factory is None:
-            factory = mod.WebSocketClientFactory(f"ws://{HOST}:{port}")
-            factory.protocol = client_cls
-            factory.setProtocolOptions(maxMessagePayloadSize=limit, maxFramePayloadSize=limit)
-            factories[port] = factory
-        _, proto = await asyncio.get_running_loop().create_connection(factory, HOST, port)
+        loop = asyncio.get_running_loop()
+        _, proto = await loop.create_connection(self._client_factory(port, limit), HOST, port)
         await proto.is_open
+        return _AutobahnApiClient(proto)
+
+
+def _twisted_reactor() -> Any:
+    """Twisted's reactor: on first use, an asyncioreactor installed on the
+    running loop (before anything imports ``twisted.internet.reactor``, which
+    would install the default epoll reactor instead)."""
+    loop = asyncio.get_running_loop()
+    if "twisted.internet.reactor" not in sys.modules:
+        from twisted.internet import asyncioreactor
+
+        asyncioreactor.install(loop)
+    from twisted.internet import reactor
+
+    # The label says which loop the reactor runs on: make sure it is that one.
+    if getattr(reactor, "_asyncioEventloop", None) is not loop:
+        raise RuntimeError(f"Twisted's reactor ({type(reactor).__name__}) is not on this loop")
+    if not reactor.running:
+        # What reactor.run() does before it runs the loop, which already runs.
+        reactor.startRunning(installSignalHandlers=False)
+    return reactor
+
+
+class TwistedPeer(AutobahnApiPeer):
+    """ferrobahn's Twisted classes (``ferrobahn.twisted.websocket``): server
+    from ``reactor.listenTCP``, clients from ``reactor.connectTCP``. Both get
+    the reactor before making a factory: a factory made without one imports
+    (installs) the default reactor."""
+
+    def __init__(self) -> None:
+        super().__init__("ferrobahn")
+
+    def _load(self) -> Any:
+        if self._classes is None:
+            mod = importlib.import_module("ferrobahn.twisted.websocket")
+            server, echo_client = _echo_protocols(mod)
+
+            class ClientProto(echo_client):  # type: ignore[misc,valid-type]
+                def connectionMade(self) -> None:
+                    super().connectionMade()
+                    # connectTCP returns no protocol: hand this one to a waiting
+                    # connect() (any of them: the connections are alike).
+                    self.factory.connecting.popleft().set_result(self)
+
+            class ClientFactory(mod.WebSocketClientFactory):  # type: ignore[misc,name-defined]
+                def __init__(self, url: str) -> None:
+                    super().__init__(url)
+                    self.connecting: deque[asyncio.Future[Any]] = deque()
+
+                def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
+                    error = ConnectionError(reason.getErrorMessage())
+                    self.connecting.popleft().set_exception(error)
+
+            self._classes = (mod.WebSocketServerFactory, ClientFactory, server, ClientProto)
+        return self._classes
+
+    async def serve(self, limit: int) -> tuple[int, Close]:
+        reactor = _twisted_reactor()
+        port = reactor.listenTCP(0, self._server_factory(limit), interface=HOST)
+
+        async def close() -> None:
+            await _settled(port.stopListening())
+
+        return port.getHost().port, close
+
+    async def connect(self, port: int, limit: int) -> Client:
+        reactor = _twisted_reactor()
+        factory = self._client_factory(port, limit)
+        made: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        factory.connecting.append(made)
+        reactor.connectTCP(HOST, port, factory)
+        proto = await made
+        await _settled(proto.is_open)
         return _AutobahnApiClient(proto)
 
 
@@ -195,15 +306,18 @@ class _AutobahnApiClient(Client):
     def __init__(self, proto: Any) -> None:
         self.proto = proto
 
-    async def echo(self, payload: bytes) -> bytes | None:
+    async def echo(self, message: Message) -> Message | None:
         proto = self.proto
         proto.reply = asyncio.get_running_loop().create_future()
-        proto.sendMessage(payload, True)
+        if isinstance(message, str):
+            proto.sendMessage(message.encode(), False)  # the API takes text as UTF-8 bytes
+        else:
+            proto.sendMessage(message, True)
         return await proto.reply  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         self.proto.sendClose(1000)
-        await self.proto.is_closed
+        await _settled(self.proto.is_closed)
 
 
 # -- picows ------------------------------------------------------------------------
@@ -219,12 +333,15 @@ class PicowsPeer:
     async def serve(self, limit: int) -> tuple[int, Close]:
         import picows
 
-        binary, close = picows.WSMsgType.BINARY, picows.WSMsgType.CLOSE
+        binary, text, close = picows.WSMsgType.BINARY, picows.WSMsgType.TEXT, picows.WSMsgType.CLOSE
 
         class Listener(picows.WSListener):  # type: ignore[misc]
             def on_ws_frame(self, transport: Any, frame: Any) -> None:
                 if frame.msg_type == binary:
                     transport.send(binary, frame.get_payload_as_bytes())
+                elif frame.msg_type == text:
+                    # picows checks UTF-8 only when asked: read text as text.
+                    transport.send(text, frame.get_payload_as_utf8_text().encode())
                 elif frame.msg_type == close:
                     transport.send_close(frame.get_close_code())
                     transport.disconnect()
@@ -241,13 +358,21 @@ class PicowsPeer:
     async def connect(self, port: int, limit: int) -> Client:
         import picows
 
+        binary, text = picows.WSMsgType.BINARY, picows.WSMsgType.TEXT
+
         class Listener(picows.WSListener):  # type: ignore[misc]
-            reply: asyncio.Future[bytes] | None = None
+            reply: asyncio.Future[Message] | None = None
 
             def on_ws_frame(self, transport: Any, frame: Any) -> None:
-                if self.reply is not None and frame.msg_type == picows.WSMsgType.BINARY:
+                if self.reply is None:
+                    return
+                if frame.msg_type == binary:
                     self.reply.set_result(frame.get_payload_as_bytes())
-                    self.reply = None
+                elif frame.msg_type == text:
+                    self.reply.set_result(frame.get_payload_as_utf8_text())
+                else:
+                    return
+                self.reply = None
 
         transport, listener = await picows.ws_connect(
             Listener, f"ws://{HOST}:{port}", max_frame_size=limit, use_aiofastnet=self.fastnet
@@ -261,15 +386,20 @@ class _PicowsClient(Client):
 
         self.transport = transport
         self.listener = listener
-        self.binary = picows.WSMsgType.BINARY
+        self.binary, self.text = picows.WSMsgType.BINARY, picows.WSMsgType.TEXT
+        # send_close() without a code sends none, which some servers take for an error.
+        self.close_code = picows.WSCloseCode.OK
 
-    async def echo(self, payload: bytes) -> bytes | None:
+    async def echo(self, message: Message) -> Message | None:
         reply = self.listener.reply = asyncio.get_running_loop().create_future()
-        self.transport.send(self.binary, payload)
+        if isinstance(message, str):
+            self.transport.send(self.text, message.encode())  # the API takes bytes
+        else:
+            self.transport.send(self.binary, message)
         return await reply  # type: ignore[no-any-return]
 
     async def close(self) -> None:
-        self.transport.send_close()
+        self.transport.send_close(self.close_code)
         await self.transport.wait_disconnected()
 
 
@@ -288,6 +418,8 @@ class AiohttpPeer:
             async for msg in ws:
                 if msg.type == WSMsgType.BINARY:
                     await ws.send_bytes(msg.data)
+                elif msg.type == WSMsgType.TEXT:
+                    await ws.send_str(msg.data)
             return ws
 
         app = web.Application()
@@ -318,8 +450,11 @@ class _AiohttpClient(Client):
     def __init__(self, ws: Any) -> None:
         self.ws = ws
 
-    async def echo(self, payload: bytes) -> bytes | None:
-        await self.ws.send_bytes(payload)
+    async def echo(self, message: Message) -> Message | None:
+        if isinstance(message, str):
+            await self.ws.send_str(message)
+        else:
+            await self.ws.send_bytes(message)
         msg = await self.ws.receive()
         return msg.data  # type: ignore[no-any-return]
 
@@ -355,9 +490,9 @@ class _WebsocketsClient(Client):
     def __init__(self, ws: Any) -> None:
         self.ws = ws
 
-    async def echo(self, payload: bytes) -> bytes | None:
-        await self.ws.send(payload)
-        return await self.ws.recv(decode=False)  # type: ignore[no-any-return]
+    async def echo(self, message: Message) -> Message | None:
+        await self.ws.send(message)  # a str goes as a text message
+        return await self.ws.recv()  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         await self.ws.close()
@@ -368,7 +503,8 @@ class _WebsocketsClient(Client):
 
 class _WsprotoProtocol(asyncio.Protocol):
     """wsproto's sans-I/O connection on an asyncio transport: every read goes
-    through ``receive_data`` and its events; a message's pieces are joined."""
+    through ``receive_data`` and its events; a message's pieces are joined
+    (``bytes`` of a binary message, ``str`` of a text one)."""
 
     def __init__(self, server: bool, host: str = HOST) -> None:
         from wsproto import ConnectionType, WSConnection
@@ -376,11 +512,11 @@ class _WsprotoProtocol(asyncio.Protocol):
         self.ws = WSConnection(ConnectionType.SERVER if server else ConnectionType.CLIENT)
         self.server = server
         self.host = host
-        self.parts: list[bytes] = []
+        self.parts: list[Any] = []
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
-        self.reply: asyncio.Future[bytes] | None = None
+        self.reply: asyncio.Future[Message] | None = None
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -392,24 +528,27 @@ class _WsprotoProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         from wsproto.events import (
             AcceptConnection,
-            BytesMessage,
             CloseConnection,
             Ping,
             Request,
         )
+        from wsproto.events import Message as WsprotoMessage
 
         ws = self.ws
         ws.receive_data(data)
         out = []
         close = False
         for event in ws.events():
-            if isinstance(event, BytesMessage):
+            if isinstance(event, WsprotoMessage):  # BytesMessage or TextMessage
                 self.parts.append(event.data)
                 if event.message_finished:
                     parts, self.parts = self.parts, []
-                    payload = parts[0] if len(parts) == 1 else b"".join(parts)
+                    if len(parts) == 1:
+                        payload = parts[0]
+                    else:
+                        payload = b"".join(parts) if isinstance(parts[0], bytes) else "".join(parts)
                     if self.server:
-                        out.append(ws.send(BytesMessage(data=payload)))
+                        out.append(ws.send(type(event)(data=payload)))
                     elif self.reply is not None:
                         self.reply.set_result(payload)
                         self.reply = None
@@ -437,12 +576,15 @@ class _WsprotoClient(Client):
     def __init__(self, proto: _WsprotoProtocol) -> None:
         self.proto = proto
 
-    async def echo(self, payload: bytes) -> bytes | None:
-        from wsproto.events import BytesMessage
+    async def echo(self, message: Message) -> Message | None:
+        from wsproto.events import BytesMessage, TextMessage
 
         proto = self.proto
         reply = proto.reply = asyncio.get_running_loop().create_future()
-        proto.transport.write(proto.ws.send(BytesMessage(data=payload)))
+        event = (
+            TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message)
+        )
+        proto.transport.write(proto.ws.send(event))
         return await reply
 
     async def close(self) -> None:
@@ -474,18 +616,34 @@ class WsprotoPeer:
 @dataclass
 class PeerSpec:
     name: str
-    label: str
+    label: str  # may name the event loop: "{loop}"
     make: Callable[[], Any]
     needs: str  # the module that must import
     env: dict[str, str] = field(default_factory=dict)
+    websocket: bool = True  # False: plain TCP, which cannot talk to another library
+
+    def label_on(self, loop: str) -> str:
+        return self.label.format(loop=loop)
 
 
 PEERS = {
     p.name: p
     for p in [
-        PeerSpec("tcp", "plain TCP echo (floor)", TcpPeer, "asyncio"),
-        PeerSpec("tcp-afn", "plain TCP echo on aiofastnet", lambda: TcpPeer(True), "aiofastnet"),
+        PeerSpec("tcp", "plain TCP echo (floor)", TcpPeer, "asyncio", websocket=False),
+        PeerSpec(
+            "tcp-afn",
+            "plain TCP echo on aiofastnet",
+            lambda: TcpPeer(True),
+            "aiofastnet",
+            websocket=False,
+        ),
         PeerSpec("ferrobahn", "ferrobahn", lambda: AutobahnApiPeer("ferrobahn"), "ferrobahn"),
+        PeerSpec(
+            "ferrobahn-twisted",
+            "ferrobahn on Twisted (asyncioreactor on {loop})",
+            TwistedPeer,
+            "twisted",
+        ),
         PeerSpec("picows", "picows (aiofastnet)", PicowsPeer, "picows"),
         PeerSpec(
             "picows-asyncio",
@@ -552,7 +710,8 @@ class Worker:
     - ``serve``: start the echo server; answers ``port``.
     - ``connect`` (``port``): open the client connection used by ``run``.
     - ``inproc``: ``serve`` and ``connect`` in this one process.
-    - ``run`` (``size``, ``seconds``, ``min_count``): echo round trips for
+    - ``run`` (``size``, ``seconds``, ``min_count``, ``text``): echo round trips
+      of a ``size``-byte message, a text message of ASCII if ``text``, for
       ``seconds`` of wall time (at least ``min_count``) after a checked warm-up;
       answers ``count``, ``cpu`` (s), ``wall`` (s) and ``minflt`` (page faults).
     - ``mark``: ``cpu`` (s), ``rss`` (bytes) and ``minflt``; with ``gc`` true, ``rss`` after a
@@ -585,7 +744,9 @@ class Worker:
             self.client = await self.peer.connect(port, limit)
             return {"port": port}
         if op == "run":
-            return await self.run(cmd["size"], cmd["seconds"], cmd.get("min_count", 3))
+            return await self.run(
+                cmd["size"], cmd["seconds"], cmd.get("min_count", 3), cmd.get("text", False)
+            )
         if op == "mark":
             cpu = cpu_seconds()  # before the collection, which is not the work measured
             if cmd.get("gc"):
@@ -602,20 +763,28 @@ class Worker:
             return await self.handshakes(cmd["port"], cmd["n"], cmd.get("concurrency", 1), limit)
         raise ValueError(f"unknown command {op!r}")
 
-    async def run(self, size: int, seconds: float, min_count: int) -> dict[str, Any]:
+    async def run(self, size: int, seconds: float, min_count: int, text: bool) -> dict[str, Any]:
         client = self.client
         assert client is not None
-        payload = bytes(i % 251 for i in range(size))
+        message: Message
+        if text:
+            message = "".join(chr(32 + i % 95) for i in range(size))  # printable ASCII
+        else:
+            message = bytes(i % 251 for i in range(size))
+        payload = message.encode() if isinstance(message, str) else message
         for _ in range(3):
-            got = await client.echo(payload)
+            got = await client.echo(message)
+            if isinstance(got, str):  # text, as the library hands it over
+                got = got.encode()
             if got is not None and got != payload:
-                raise AssertionError(f"{self.name}: echo of {size} B came back different")
+                kind = "text" if text else "binary"
+                raise AssertionError(f"{self.name}: {kind} echo of {size} B came back different")
         count = 0
         faults0 = minor_faults()
         wall0, cpu0 = time.perf_counter(), cpu_seconds()
         deadline = wall0 + seconds
         while count < min_count or time.perf_counter() < deadline:
-            await client.echo(payload)
+            await client.echo(message)
             count += 1
         cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
         faults = minor_faults() - faults0
