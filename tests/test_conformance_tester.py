@@ -1,16 +1,29 @@
 """The conformance tester's own parts: its frame codec, the verdict rules, and that
 it fails a peer that breaks the RFC (a tester that passes everything proves
 nothing). The broken peer is a naive echo server written here: it echoes every
-data frame and close frame as it comes, checking nothing."""
+data frame and close frame as it comes, checking nothing. Also the command line's
+``--spec`` (the original's JSON spec files), against ferrobahn's asyncio testees."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import hashlib
+import json
+import selectors
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+from test_conformance import START_TIMEOUT, TESTEE, start_testee
+from test_conformance_client import TESTEES
+
+from ferrobahn.asyncio import __ident__ as IDENT
 from ferrobahn.testsuite import all_cases, run_fuzzing_client, select
+from ferrobahn.testsuite.__main__ import main
 from ferrobahn.testsuite.frames import FrameReader, close_payload, encode_frame, mask
+from ferrobahn.testsuite.spec import AgentExclusions
 from ferrobahn.testsuite.verdict import (
     FAILED,
     INFORMATIONAL,
@@ -120,3 +133,110 @@ def test_tester_fails_a_peer_that_checks_nothing() -> None:
         assert not set(verdicts[case_id]) <= STRICT_PASS, case_id
     # Echoed invalid UTF-8 makes the tester drop TCP (as the original does): the
     # case then ends "FAILED BY CLIENT", never a strict pass.
+
+
+def test_agent_exclusion_patterns() -> None:
+    """``exclude-agent-cases`` as the original matches it: ``*`` is any text, the
+    whole agent name and the whole case id must match."""
+    excluded = AgentExclusions({"My.Server*": ["6.4.*", "7.1.1"], "exact": ["*"]})
+    assert excluded("My.Server/1.0", "6.4.2")
+    assert excluded("My.Server", "7.1.1")
+    assert not excluded("My.Server", "7.1.10")  # a case pattern matches the whole id
+    assert not excluded("MyxServer", "6.4.2")  # "." is literal
+    assert not excluded("the My.Server", "6.4.2")  # an agent pattern matches the whole name
+    assert excluded("exact", "1.1.1") and not excluded("exactly", "1.1.1")
+    assert not AgentExclusions()
+
+
+def test_spec_fuzzingclient_two_agents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wstest fuzzingclient spec: the asyncio testee server under two agent
+    names and once unnamed (the agent is then its Server header), one report
+    holding every agent, each without the cases excluded for it."""
+    proc, url = start_testee(TESTEE)
+    spec = {
+        "options": {"failByDrop": False},
+        "outdir": str(tmp_path / "servers"),
+        "servers": [
+            {"agent": "Alpha", "url": url, "options": {"version": 18}},
+            {"agent": "Beta 2", "url": url},
+            {"url": url},
+        ],
+        "cases": ["1.1.*", "2.1"],
+        "exclude-cases": ["1.1.8"],
+        "exclude-agent-cases": {"Beta*": ["1.1.*"], "ferrobahn/*": ["1.1.1", "2.*"]},
+    }
+    path = tmp_path / "fuzzingclient.json"
+    path.write_text(json.dumps(spec))
+    try:
+        assert main(["fuzzingclient", "--spec", str(path), "--quiet"]) == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    err = capsys.readouterr().err
+    assert err.count("warning") == 1
+    assert "options.failByDrop" in err and "servers[0].options.version" in err
+    index = json.loads((tmp_path / "servers" / "index.json").read_text())
+    seven = [f"1.1.{n}" for n in range(1, 8)]
+    assert {agent: sorted(cases) for agent, cases in index.items()} == {
+        "Alpha": [*seven, "2.1"],
+        "Beta 2": ["2.1"],
+        IDENT: seven[1:],
+    }
+    assert all(v["behavior"] == OK for cases in index.values() for v in cases.values())
+    page = (tmp_path / "servers" / "index.html").read_text()
+    assert "<h2>Alpha</h2>" in page and "<h2>Beta 2</h2>" in page
+
+
+def test_spec_fuzzingclient_needs_a_url(tmp_path: Path) -> None:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({"cases": ["1.1.1"]}))
+    for argv in (["fuzzingclient"], ["fuzzingclient", "--spec", str(path)]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+
+
+def test_spec_fuzzingserver_exclude_agent_cases(tmp_path: Path) -> None:
+    """A wstest fuzzingserver spec with exclude-agent-cases, the asyncio testee
+    client: the case count (and numbering) stays that of the spec's cases, an
+    excluded case is closed at once and absent from that agent's report."""
+    spec = {
+        "url": "ws://127.0.0.1:9001",  # --port 0 below wins
+        "outdir": str(tmp_path / "clients"),
+        "options": {"failByDrop": False},
+        "cases": ["1.1.1", "1.1.2", "1.1.3", "2.1", "2.2"],
+        "exclude-cases": [],
+        "exclude-agent-cases": {"ferrobahn/*-asyncio": ["1.1.2", "2.*"], "other": ["*"]},
+    }
+    path = tmp_path / "fuzzingserver.json"
+    path.write_text(json.dumps(spec))
+    command = ["-m", "ferrobahn.testsuite", "fuzzingserver", "--spec", str(path)]
+    server = subprocess.Popen(
+        [sys.executable, *command, "--port", "0", "--exit-after", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.stdout, selectors.EVENT_READ)
+            assert selector.select(START_TIMEOUT), "the fuzzing server did not start"
+        url = server.stdout.readline().strip()
+        assert url.startswith("ws://127.0.0.1:") and not url.endswith(":9001")
+        client = subprocess.run(
+            [sys.executable, str(TESTEES / "asyncio_client.py"), url],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert client.returncode == 0, client.stderr[-2000:]
+        assert f"Running 5 cases as {IDENT}" in client.stdout
+        out, err = server.communicate(timeout=10)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert server.returncode == 0, out + err
+    assert f"skipped for {IDENT}" in out and "warning" in err
+    index = json.loads((tmp_path / "clients" / "index.json").read_text())
+    assert {agent: sorted(cases) for agent, cases in index.items()} == {IDENT: ["1.1.1", "1.1.3"]}

@@ -19,7 +19,8 @@ implementation's own code. Modules, one concern each:
 - ``runner``: one connection per case, handshake (both roles), deadlines;
 - ``fuzzingserver``: the server mode's URL scheme, for testing clients;
 - ``verdict``: behavior and behaviorClose as the original computes them;
-- ``report``: ``index.json``, per-case JSON and one HTML page.
+- ``report``: ``index.json``, per-case JSON and one HTML page;
+- ``spec``: the original's JSON spec files (``--spec``), ``exclude-agent-cases``.
 """
 
 from ferrobahn.testsuite.cases import GROUPS, all_cases, select

@@ -22,6 +22,15 @@ The permessage-deflate cases (groups 12 and 13) answer the client's offers with
 the case's accept rule, the original's 13.x server rules (``deflate.py``); an
 offer that cannot be read refuses the handshake (400), as the original does, and
 the case is recorded as failed. Every other case declines every extension.
+
+Cases excluded for an agent (a spec's ``exclude-agent-cases``, ``excluded``) are
+handled as the original's fuzzing server handles them (``FuzzingProtocol.onOpen``
+in autobahntestsuite/fuzzing.py): ``/getCaseCount`` still counts every selected
+case, so the case numbers stay the same for every agent; ``/runCase`` for an
+excluded case accepts the opening handshake, then at once sends a close frame
+without a status code (the original's bare ``sendClose()``) and runs nothing; the
+case is not recorded, so it is absent from that agent's report (and
+``/getCaseStatus`` answers UNKNOWN for it).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from ferrobahn.testsuite.runner import (
     MAX_HEAD,
     OPEN_HANDSHAKE_TIMEOUT,
     CaseResult,
+    Excluded,
     HandshakeError,
     Request,
     accept_response,
@@ -71,7 +81,9 @@ class FuzzingServer:
     once if they like) and keeps every result, per agent, for the reports.
 
     ``reported`` receives an agent's name each time its ``/updateReports``
-    request has been served (the command line's ``--once`` waits on it)."""
+    request has been served (the command line's ``--exit-after`` waits on it).
+    A case ``excluded`` for an agent is not run for it (see the module's
+    docstring); ``skipped`` is told of each such request."""
 
     def __init__(
         self,
@@ -79,11 +91,15 @@ class FuzzingServer:
         outdir: Path,
         mode: str,
         progress: Callable[[CaseResult], None] | None = None,
+        excluded: Excluded | None = None,
+        skipped: Callable[[Case, str], None] | None = None,
     ) -> None:
         self.cases = list(cases)
         self.outdir = outdir
         self.mode = mode
         self.progress = progress
+        self.excluded = excluded
+        self.skipped = skipped
         #: agent -> case id -> the latest result.
         self.results: dict[str, dict[str, CaseResult]] = {}
         self.reported: asyncio.Queue[str] = asyncio.Queue()
@@ -154,6 +170,11 @@ class FuzzingServer:
         path = request.path
         if path == "/runCase":
             case, agent = self._case(request), self._agent(request)
+            if self.excluded is not None and self.excluded(agent, case.id):
+                await self._control(request, reader, writer, None, close_code=None)
+                if self.skipped is not None:
+                    self.skipped(case, agent)
+                return
             await self._run_case(case, agent, request, reader, writer)
             return
         if path == "/getCaseCount":
@@ -205,14 +226,16 @@ class FuzzingServer:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         message: str | None,
+        close_code: int | None = 1000,
     ) -> None:
-        """A control connection: the message (if any), then the closing handshake."""
+        """A control connection: the message (if any), then the closing handshake
+        (``close_code`` None: a close frame without a status code)."""
         self._open(request, writer)
         session = Session(reader, writer, is_server=True, log=WireLog())
         reading = asyncio.ensure_future(session.read_loop())
         if message is not None:
             session.send(session.frame(OP_TEXT, message.encode()))
-        session.send_close(1000)
+        session.send_close(close_code)
         try:
             await asyncio.wait_for(reading, CONTROL_TIMEOUT)
         except asyncio.TimeoutError:

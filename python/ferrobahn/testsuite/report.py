@@ -94,7 +94,9 @@ def case_record(r: CaseResult) -> dict[str, Any]:
 
 def write_reports(results: Sequence[CaseResult], outdir: Path, mode: str) -> Path:
     """Write index.json, the per-case JSON files and index.html; returns the
-    HTML page's path. An existing index.json is merged (other agents kept)."""
+    HTML page's path. ``results`` may hold several agents. index.json is shaped
+    as the original's (``{agent: {case id: {...}}}``); an existing one is merged:
+    the agents of ``results`` replace their earlier entries, other agents are kept."""
     outdir.mkdir(parents=True, exist_ok=True)
     index_path = outdir / "index.json"
     index: dict[str, dict[str, Any]] = {}
@@ -103,6 +105,10 @@ def write_reports(results: Sequence[CaseResult], outdir: Path, mode: str) -> Pat
             index = json.loads(index_path.read_text())
         except ValueError:
             index = {}
+        if not isinstance(index, dict):
+            index = {}
+    for agent in {r.agent for r in results}:
+        index[agent] = {}
     for r in results:
         name = report_file(r.agent, r.case.id)
         (outdir / name).write_text(json.dumps(case_record(r), indent=1))
@@ -223,9 +229,6 @@ def _case_row(r: CaseResult) -> str:
 
 def render_html(results: Sequence[CaseResult], mode: str) -> str:
     agents = sorted({r.agent for r in results})
-    groups: dict[int, list[CaseResult]] = {}
-    for r in sorted(results, key=lambda r: (r.agent, r.case.key())):
-        groups.setdefault(r.case.group, []).append(r)
     total = Counter(r.verdict.behavior for r in results)
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -236,13 +239,27 @@ def render_html(results: Sequence[CaseResult], mode: str) -> str:
         + ", ".join(f"{total[v]} {v}" for v in VERDICTS if total[v])
         + ". Click a case for its wire log.</p>",
     ]
-    for group, rows in sorted(groups.items()):
-        parts.append(f"<h2>{group} {html.escape(GROUPS.get(group, ''))}</h2>")
-        parts.append(
-            "<table><tr><th>Case</th><th>Behavior</th><th>Close (peer code)</th>"
-            "<th>Duration</th></tr>"
-        )
-        parts.extend(_case_row(r) for r in rows)
-        parts.append("</table>")
+    for agent in agents:
+        own = [r for r in results if r.agent == agent]
+        # With several agents, one section each, headed by the agent's name.
+        prefix = f"{html.escape(agent)}: " if len(agents) > 1 else ""
+        if len(agents) > 1:
+            counts = Counter(r.verdict.behavior for r in own)
+            parts.append(
+                f"<h2>{html.escape(agent)}</h2><p>{len(own)} cases: "
+                + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
+                + ".</p>"
+            )
+        groups: dict[int, list[CaseResult]] = {}
+        for r in sorted(own, key=lambda r: r.case.key()):
+            groups.setdefault(r.case.group, []).append(r)
+        for group, rows in sorted(groups.items()):
+            parts.append(f"<h2>{prefix}{group} {html.escape(GROUPS.get(group, ''))}</h2>")
+            parts.append(
+                "<table><tr><th>Case</th><th>Behavior</th><th>Close (peer code)</th>"
+                "<th>Duration</th></tr>"
+            )
+            parts.extend(_case_row(r) for r in rows)
+            parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -37,7 +37,7 @@ from ferrobahn.testsuite.deflate import (
     negotiated_by_response,
     offers_header,
 )
-from ferrobahn.testsuite.peer import Session, WireLog
+from ferrobahn.testsuite.peer import CLOSE_HANDSHAKE_TIMEOUT, Session, WireLog
 from ferrobahn.testsuite.verdict import Observed, Verdict, judge
 
 OPEN_HANDSHAKE_TIMEOUT = 5.0
@@ -340,8 +340,35 @@ async def run_open_case(
     return make_result(case, agent, started, t0, session, note, request, response, log)
 
 
-async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult:
-    """Run one case against the server at ``url`` on a fresh connection."""
+#: Decides whether a case is excluded for an agent: called with the agent and the
+#: case id (``spec.AgentExclusions``, the spec's ``exclude-agent-cases``).
+Excluded = Callable[[str, str], bool]
+
+
+async def close_at_once(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, is_server: bool
+) -> None:
+    """On a freshly opened connection, run no case: send a close frame without a
+    status code and wait (bounded) for the closing handshake and the end of TCP.
+    The original does this for a case excluded for the agent."""
+    session = Session(reader, writer, is_server=is_server, log=WireLog())
+    reading = asyncio.ensure_future(session.read_loop())
+    session.send_close()
+    try:
+        await asyncio.wait_for(reading, 3 * CLOSE_HANDSHAKE_TIMEOUT + 5)
+    except asyncio.TimeoutError:
+        session.drop(abort=True)
+
+
+async def _client_case(
+    url: str,
+    case: Case,
+    agent: str | None,
+    excluded: Excluded | None = None,
+    skipped: Callable[[Case, str], None] | None = None,
+) -> CaseResult | None:
+    """A case run against the server at ``url``, or None when the agent the
+    server's ``Server`` header names has the case ``excluded``."""
     started, t0 = utcnow(), time.monotonic()
     offers = case.negotiation.offers if case.negotiation is not None else ()
     try:
@@ -352,6 +379,11 @@ async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult
         note = f"opening handshake failed: {exc!r}"
         return make_result(case, agent or "UnknownServer", started, t0, None, note)
     name = agent or opened.headers.get("server") or "UnknownServer"
+    if excluded is not None and excluded(name, case.id):
+        await close_at_once(opened.reader, opened.writer, is_server=False)
+        if skipped is not None:
+            skipped(case, name)
+        return None
     return await run_open_case(
         case,
         name,
@@ -365,16 +397,35 @@ async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult
     )
 
 
+async def run_client_case(url: str, case: Case, agent: str | None) -> CaseResult:
+    """Run one case against the server at ``url`` on a fresh connection."""
+    result = await _client_case(url, case, agent)
+    assert result is not None
+    return result
+
+
 async def run_fuzzing_client(
     url: str,
     cases: list[Case],
     agent: str | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    excluded: Excluded | None = None,
+    skipped: Callable[[Case, str], None] | None = None,
 ) -> list[CaseResult]:
-    """Run ``cases`` one after the other against the server at ``url``."""
+    """Run ``cases`` one after the other against the server at ``url``, leaving
+    out those ``excluded`` for the agent (reported to ``skipped``, absent from the
+    results): without connecting when ``agent`` is given, else as the original
+    does, once the ``Server`` header has named the agent: the tester closes (no
+    status code) right after the opening handshake."""
     results = []
     for case in cases:
-        result = await run_client_case(url, case, agent)
+        if agent is not None and excluded is not None and excluded(agent, case.id):
+            if skipped is not None:
+                skipped(case, agent)
+            continue
+        result = await _client_case(url, case, agent, excluded, skipped)
+        if result is None:
+            continue
         results.append(result)
         if progress is not None:
             progress(result)
