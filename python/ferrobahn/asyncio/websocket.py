@@ -114,6 +114,9 @@ class WebSocketAdapterProtocol(asyncio.Protocol):
         self.transport.write_eof()
         return True
 
+    def _write_parts(self, parts: tuple[bytes, ...]) -> None:
+        self.transport.writelines(parts)
+
     def _call_later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
         return self._loop.call_later(delay, fn)
 

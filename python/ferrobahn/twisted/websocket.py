@@ -147,6 +147,9 @@ class WebSocketAdapterProtocol(twisted_protocol.Protocol):
         transport.loseWriteConnection()
         return True
 
+    def _write_parts(self, parts: tuple[bytes, ...]) -> None:
+        self.transport.writeSequence(parts)
+
     def _call_later(self, delay: float, fn: Callable[[], None]) -> _Timer:
         return _Timer(self._reactor.callLater(delay, fn))
 
