@@ -33,6 +33,7 @@ from ferrobahn.testsuite.deflate import (
     offers_header,
     parse_extensions,
 )
+from ferrobahn.testsuite.runner import KEPT_EVENTS
 from ferrobahn.testsuite.verdict import FAILED, OK, UNIMPLEMENTED
 
 # ---------------------------------------------------------------------- catalogue
@@ -294,3 +295,23 @@ def test_tester_judges_what_a_server_agreed_to(
         return result.verdict.behavior, result.verdict.behavior_close
 
     assert asyncio.run(asyncio.wait_for(run(), 30)) == verdict
+
+
+def test_results_keep_a_bounded_sample_of_what_was_received() -> None:
+    """A full run holds every result until the reports are written: with every
+    echoed payload kept, groups 12/13 took 11 GB. The count stays exact."""
+
+    async def run() -> tuple[int, int]:
+        server = await asyncio.start_server(
+            functools.partial(naive_echo, extension="permessage-deflate"), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            (result,) = await run_fuzzing_client(
+                f"ws://127.0.0.1:{port}", select(all_cases("quick"), ["12.1.1"])
+            )
+        return result.received_count, len(result.seen.received)
+
+    count, kept = asyncio.run(asyncio.wait_for(run(), 30))
+    assert count >= QUICK_MESSAGES  # every echo (and the close) counted
+    assert kept == KEPT_EVENTS

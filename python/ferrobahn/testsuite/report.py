@@ -77,7 +77,7 @@ def case_record(r: CaseResult) -> dict[str, Any]:
             "requireClean": c.close.require_clean,
         },
         "received": [_event_json(e) for e in r.seen.received[:50]],
-        "receivedCount": len(r.seen.received),
+        "receivedCount": r.received_count,
         "isServer": r.seen.is_server,
         "closedByMe": r.seen.closed_by_me,
         "droppedByMe": r.seen.dropped_by_me,
