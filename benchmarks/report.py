@@ -330,6 +330,8 @@ def main() -> None:
     started = time.perf_counter()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load_before = load()
+    # Before the run: the run itself rewrites tracked files (docs/).
+    machine_rows = machine()
     sections = []
     with tempfile.TemporaryDirectory() as tmp:
 
@@ -348,7 +350,7 @@ def main() -> None:
     mode = "full (`BENCH_FULL=1 make bench`)" if args.full else "quick (`make bench`)"
     doc = ["# Benchmarks", "", INTRO]
     doc += ["## Machine and run", "", "| | |", "|---|---|"]
-    doc += [f"| {what} | {value} |" for what, value in machine()]
+    doc += [f"| {what} | {value} |" for what, value in machine_rows]
     doc += [
         f"| date | {date} |",
         f"| mode | {mode}: {total / 60:.1f} minutes |",
