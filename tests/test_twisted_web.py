@@ -124,6 +124,9 @@ def test_resource_beside_a_plain_page_on_one_port() -> None:
             client = client_factory.instance
             await client_flavour.call(client.sendMessage, b"through the site")
             assert await next_event(client_factory, "message") == (b"through the site", False)
+            big = bytes(range(256)) * 4096  # written as header + payload (writeSequence)
+            await client_flavour.call(client.sendMessage, big, True)
+            assert await next_event(client_factory, "message") == (big, True)
             assert server_factory.instance.http_request_path == "/ws"
             assert server_factory.instance.http_request_params == {"x": ["1"]}
             await client_flavour.call(client.sendClose, 1000)
@@ -259,6 +262,10 @@ def test_resource_in_a_tls_site(pki: dict[str, bytes]) -> None:
         factory = await open_asyncio_wss(aio, pki, port, "/ws")
         factory.instance.sendMessage(b"tls site")
         assert await next_event(factory, "message") == (b"tls site", False)
+        # Large enough that the server writes header and payload apart (writeSequence).
+        big = bytes(range(256)) * 4096
+        factory.instance.sendMessage(big, True)
+        assert await next_event(factory, "message") == (big, True)
 
     run_on(main, "twisted", "asyncio")
 
