@@ -12,7 +12,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyList};
 
 use crate::close;
 use crate::deflate;
@@ -98,22 +98,48 @@ impl<'py> PayloadAlloc for BytesAlloc<'py> {
     }
 }
 
-fn event_tuple<'py>(
+/// An event as the three items `Parser.feed` puts in its flat list: the kind,
+/// then two values (`None` where the kind has fewer). Three items of a list,
+/// not a tuple per event: a tuple costs an allocation per message, and the
+/// protocol layer unpacks triples with `zip` without creating any.
+fn event_items<'py>(
     py: Python<'py>,
     event: Event<Bound<'py, PyBytes>>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    match event {
-        Event::Message { binary, payload } => (MESSAGE, payload, binary).into_pyobject(py),
-        Event::MessageBegin { binary } => (MESSAGE_BEGIN, binary).into_pyobject(py),
-        Event::FrameBegin { length, rsv, fin } => (FRAME_BEGIN, length, rsv, fin).into_pyobject(py),
-        Event::FrameData(payload) => (FRAME_DATA, payload).into_pyobject(py),
-        Event::FrameEnd => (FRAME_END,).into_pyobject(py),
-        Event::MessageEnd => (MESSAGE_END,).into_pyobject(py),
-        Event::Ping(payload) => (PING, payload).into_pyobject(py),
-        Event::Pong(payload) => (PONG, payload).into_pyobject(py),
-        Event::Close { code, reason } => (CLOSE, code, reason).into_pyobject(py),
-        Event::Error { code, reason } => (ERROR, code, reason).into_pyobject(py),
-    }
+) -> PyResult<[Bound<'py, PyAny>; 3]> {
+    let none = || py.None().into_bound(py);
+    let kind = |k: u8| k.into_pyobject(py).map(Bound::into_any);
+    Ok(match event {
+        Event::Message { binary, payload } => [
+            kind(MESSAGE)?,
+            payload.into_any(),
+            PyBool::new(py, binary).to_owned().into_any(),
+        ],
+        Event::MessageBegin { binary } => [
+            kind(MESSAGE_BEGIN)?,
+            PyBool::new(py, binary).to_owned().into_any(),
+            none(),
+        ],
+        Event::FrameBegin { length, rsv, fin } => [
+            kind(FRAME_BEGIN)?,
+            length.into_pyobject(py)?.into_any(),
+            (rsv, fin).into_pyobject(py)?.into_any(),
+        ],
+        Event::FrameData(payload) => [kind(FRAME_DATA)?, payload.into_any(), none()],
+        Event::FrameEnd => [kind(FRAME_END)?, none(), none()],
+        Event::MessageEnd => [kind(MESSAGE_END)?, none(), none()],
+        Event::Ping(payload) => [kind(PING)?, payload.into_any(), none()],
+        Event::Pong(payload) => [kind(PONG)?, payload.into_any(), none()],
+        Event::Close { code, reason } => [
+            kind(CLOSE)?,
+            code.into_pyobject(py)?.into_any(),
+            reason.into_pyobject(py)?.into_any(),
+        ],
+        Event::Error { code, reason } => [
+            kind(ERROR)?,
+            code.into_pyobject(py)?.into_any(),
+            reason.into_pyobject(py)?.into_any(),
+        ],
+    })
 }
 
 fn mask_policy(name: &str) -> PyResult<MaskPolicy> {
@@ -259,15 +285,16 @@ impl Parser {
             .map(|p| (p.window_bits(), p.no_context_takeover()))
     }
 
-    /// Parse one read's bytes; returns the list of event tuples it completed.
+    /// Parse one read's bytes; returns the events it completed, three list
+    /// items each: `[kind, a, b, kind, a, b, ...]` (see `event_items`).
     fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
         let mut events = Vec::new();
         self.inner.feed(data, &mut BytesAlloc(py), &mut events);
-        let tuples = events
-            .into_iter()
-            .map(|event| event_tuple(py, event))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, tuples)
+        let mut items = Vec::with_capacity(3 * events.len());
+        for event in events {
+            items.extend(event_items(py, event)?);
+        }
+        PyList::new(py, items)
     }
 
     /// True once a close frame or a protocol error ended the input.

@@ -27,6 +27,13 @@ def run(coro: Awaitable[T], timeout: float = DEADLINE) -> T:
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
+def triples(flat: list[Any]) -> list[tuple[Any, Any, Any]]:
+    """``_core.Parser.feed``'s flat list as (kind, a, b) events, grouped as
+    the protocol layer reads them."""
+    items = iter(flat)
+    return list(zip(items, items, items))
+
+
 def frame(
     opcode: int, payload: bytes = b"", fin: bool = True, rsv: int = 0, mask: bool = True
 ) -> bytes:

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Sequence
 
 import pytest
+from conftest import triples
 
 from ferrobahn import _core
 from ferrobahn._core import (
@@ -133,7 +134,9 @@ def test_zlib_compressor_inflates_with_our_parser(bits: int, stream: bool) -> No
         wire += _core.encode_frame(9, b"ping", mask=True)
     for size in (len(wire), 1000, 7):
         parser = deflate_parser(bits, stream=stream)
-        events = [e for i in range(0, len(wire), size) for e in parser.feed(wire[i : i + size])]
+        events = [
+            e for i in range(0, len(wire), size) for e in triples(parser.feed(wire[i : i + size]))
+        ]
         assert error_code(events) is None
         assert messages(events) == [(data, True) for data in sent]
         assert sum(e[0] == EV_PING for e in events) == len(sent)
@@ -148,7 +151,7 @@ def test_zlib_with_bfinal_blocks_and_context_takeover() -> None:
         c = zlib.compressobj(6, zlib.DEFLATED, -15)
         payload = c.compress(data) + c.flush(zlib.Z_FINISH) + b"\x00"
         wire += frames(1, payload)
-    assert messages(deflate_parser().feed(wire)) == [(d, False) for d in sent]
+    assert messages(triples(deflate_parser().feed(wire))) == [(d, False) for d in sent]
 
 
 def test_window_bits_8_runs_as_9_and_fits_a_256_byte_window() -> None:
@@ -164,7 +167,7 @@ def test_window_bits_8_runs_as_9_and_fits_a_256_byte_window() -> None:
     assert zlib.decompressobj(wbits=-8).decompress(deflater.compress(data) + TAIL) == data
     # And what a peer compresses with 8 (zlib: 9) we inflate with 9.
     parser = deflate_parser(8)
-    assert messages(parser.feed(frames(2, zlib_compress(data, 9)))) == [(data, True)]
+    assert messages(triples(parser.feed(frames(2, zlib_compress(data, 9))))) == [(data, True)]
 
 
 def test_compress_chunk_streams_one_message() -> None:
@@ -182,7 +185,7 @@ def test_compress_chunk_streams_one_message() -> None:
         )
         for i, p in enumerate(payloads)
     )
-    assert messages(deflate_parser().feed(wire)) == [(data, False)]
+    assert messages(triples(deflate_parser().feed(wire))) == [(data, False)]
     # compress() refuses to interleave with an unfinished chunked message.
     deflater.compress_chunk(b"abc", False)
     assert deflater.in_message
@@ -200,10 +203,10 @@ def test_encode_message_frames_compressed_payload() -> None:
     wire = deflater.encode_message(data, False, mask=True, fragment_size=4096)
     assert wire[0] == 0x40 | 0x01  # RSV1, text, not FIN: fragmented
     assert len(wire) < len(data) // 2
-    assert messages(deflate_parser(12, True).feed(wire)) == [(data, False)]
+    assert messages(triples(deflate_parser(12, True).feed(wire))) == [(data, False)]
     wire = deflater.encode_message(b"bin", True)
     assert wire[0] == 0x80 | 0x40 | 0x02
-    assert messages(_core.Parser("forbidden", deflate_window_bits=12).feed(wire)) == [
+    assert messages(triples(_core.Parser("forbidden", deflate_window_bits=12).feed(wire))) == [
         (b"bin", True)
     ]
 
@@ -213,12 +216,12 @@ def test_stream_mode_delivers_inflated_pieces_as_they_arrive() -> None:
     payload = zlib_compress(data)
     wire = frames(1, payload)
     parser = deflate_parser(stream=True)
-    events = parser.feed(wire[: len(wire) // 2])
-    assert events[0] == (EV_MESSAGE_BEGIN, False)
-    assert events[1] == (EV_FRAME_BEGIN, len(payload), 4, True)
+    events = triples(parser.feed(wire[: len(wire) // 2]))
+    assert events[0] == (EV_MESSAGE_BEGIN, False, None)
+    assert events[1] == (EV_FRAME_BEGIN, len(payload), (4, True))
     early = b"".join(e[1] for e in events if e[0] == EV_FRAME_DATA)  # type: ignore[misc]
     assert len(early) > 100_000 and data.startswith(early)
-    events += parser.feed(wire[len(wire) // 2 :])
+    events += triples(parser.feed(wire[len(wire) // 2 :]))
     assert messages(events) == [(data, False)]
 
 
@@ -235,16 +238,16 @@ def test_parameters_are_checked_and_switchable() -> None:
     parser = _core.Parser("required")
     assert parser.deflate is None
     payload = _core.Deflater().compress(b"Hello")
-    assert error_code(_core.Parser("required").feed(frames(1, payload))) == 1002
+    assert error_code(triples(_core.Parser("required").feed(frames(1, payload)))) == 1002
     parser.set_deflate(15, True)
     assert parser.deflate == (15, True)
-    assert parser.feed(frames(1, payload)) == [(EV_MESSAGE, b"Hello", False)]
+    assert triples(parser.feed(frames(1, payload))) == [(EV_MESSAGE, b"Hello", False)]
     with pytest.raises(ValueError):
         parser.set_deflate(16)
     parser.configure("required")  # the whole configuration: deflate off again
     assert parser.deflate is None
     parser.set_deflate(None)
-    assert error_code(parser.feed(frames(1, payload))) == 1002
+    assert error_code(triples(parser.feed(frames(1, payload)))) == 1002
 
 
 # ------------------------------------------------------------------ protocol errors
@@ -267,15 +270,17 @@ def test_parameters_are_checked_and_switchable() -> None:
 )
 @pytest.mark.parametrize("stream", [False, True])
 def test_rsv_misuse_is_1002(name: str, wire: bytes, stream: bool) -> None:
-    assert error_code(deflate_parser(stream=stream).feed(wire)) == 1002, name
+    assert error_code(triples(deflate_parser(stream=stream).feed(wire))) == 1002, name
 
 
 def test_corrupt_data_and_invalid_utf8_are_1007() -> None:
-    assert error_code(deflate_parser().feed(frames(2, b"\xff\xff"))) == 1007
+    assert error_code(triples(deflate_parser().feed(frames(2, b"\xff\xff")))) == 1007
     bad_text = zlib_compress(b"caf\xc3 \xed\xa0\x80")
-    assert error_code(deflate_parser().feed(frames(1, bad_text))) == 1007
+    assert error_code(triples(deflate_parser().feed(frames(1, bad_text)))) == 1007
     # Binary messages are not checked.
-    assert messages(deflate_parser().feed(frames(2, bad_text))) == [(b"caf\xc3 \xed\xa0\x80", True)]
+    assert messages(triples(deflate_parser().feed(frames(2, bad_text)))) == [
+        (b"caf\xc3 \xed\xa0\x80", True)
+    ]
 
 
 # ----------------------------------------------------------------------- limits
@@ -305,7 +310,7 @@ def test_limit_counts_inflated_bytes_exactly(stream: bool, which: str) -> None:
         if which == "message":
             shapes["fragments"] = frames(1, payload, list(range(100, len(payload), 100)))
         for shape, wire in shapes.items():
-            events = deflate_parser(15, False, **options).feed(wire)
+            events = triples(deflate_parser(15, False, **options).feed(wire))
             if ok:
                 assert messages(events) == [(data, False)], shape
             else:
@@ -359,8 +364,9 @@ BOMB_SCRIPT = textwrap.dedent(
             break
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     hwm_growth = None if hwm_base is None else status("VmHWM:") - hwm_base
-    delivered = sum(len(e[1]) for e in events if e[0] in (0, 3))
-    print(json.dumps({"last": list(events[-1][:2]), "growth_kib": after - before,
+    # Flat (kind, a, b): the payloads of messages (0) and of frame pieces (3).
+    delivered = sum(len(events[i + 1]) for i in range(0, len(events), 3) if events[i] in (0, 3))
+    print(json.dumps({"last": events[-3:-1], "growth_kib": after - before,
                       "hwm_growth_kib": hwm_growth, "delivered": delivered}))
     """
 )

@@ -2,15 +2,16 @@
 
 from typing import Literal
 
-# Event tuples returned by Parser.feed, by their first item:
-#   (EV_MESSAGE, payload: bytes, binary: bool)
-#   (EV_MESSAGE_BEGIN, binary: bool)
-#   (EV_FRAME_BEGIN, length: int, rsv: int, fin: bool)
-#   (EV_FRAME_DATA, payload: bytes)
-#   (EV_FRAME_END,)  (EV_MESSAGE_END,)
-#   (EV_PING, payload: bytes)  (EV_PONG, payload: bytes)
-#   (EV_CLOSE, code: int | None, reason: str)
-#   (EV_ERROR, close code: int, reason: str)   -- always the last event
+# Parser.feed returns its events flat, three list items each, kind first:
+#   EV_MESSAGE, payload: bytes, binary: bool
+#   EV_MESSAGE_BEGIN, binary: bool, None
+#   EV_FRAME_BEGIN, length: int, (rsv: int, fin: bool)
+#   EV_FRAME_DATA, payload: bytes, None
+#   EV_FRAME_END, None, None      EV_MESSAGE_END, None, None
+#   EV_PING, payload: bytes, None      EV_PONG, payload: bytes, None
+#   EV_CLOSE, code: int | None, reason: str
+#   EV_ERROR, close code: int, reason: str   -- always the last event
+# (no tuple per event: read them with zip(it, it, it) over one iterator).
 EV_MESSAGE: int
 EV_MESSAGE_BEGIN: int
 EV_FRAME_BEGIN: int
@@ -22,7 +23,7 @@ EV_PONG: int
 EV_CLOSE: int
 EV_ERROR: int
 
-Event = tuple[int | bytes | bool | str | None, ...]
+EventItem = int | bytes | bool | str | tuple[int, bool] | None
 MaskPolicy = Literal["required", "forbidden", "optional"]
 
 class Parser:
@@ -63,7 +64,7 @@ class Parser:
     @property
     def deflate(self) -> tuple[int, bool] | None:
         """``(window_bits, no_context_takeover)`` in effect (8 shows as 9), or ``None``."""
-    def feed(self, data: bytes) -> list[Event]: ...
+    def feed(self, data: bytes) -> list[EventItem]: ...
     @property
     def done(self) -> bool: ...
 

@@ -489,19 +489,21 @@ class WebSocketProtocol(FrameApi):
                 self._handshake_data(data)
             return
         self._traffic = True
-        for event in parser.feed(data):
-            if event[0] == EV_MESSAGE:
+        # The events come flat, three items each (kind, a, b): see _core.pyi.
+        items = iter(parser.feed(data))
+        for kind, a, b in zip(items, items, items):
+            if kind == EV_MESSAGE:
                 try:
-                    result = self.onMessage(event[1], event[2])
+                    result = self.onMessage(a, b)
                 except Exception:
                     self._callback_failed("onMessage")
                     return
                 if result is not None:
                     self._run_result(result, "onMessage")
                 if self._message_observers:
-                    self.fire("message", event[1], is_binary=event[2])
+                    self.fire("message", a, is_binary=b)
             else:
-                self._dispatch(event)
+                self._dispatch(kind, a, b)
             if self.state == _STATE_CLOSED:
                 return
 
@@ -541,31 +543,30 @@ class WebSocketProtocol(FrameApi):
 
     # ------------------------------------------------------- receive dispatch
 
-    def _dispatch(self, event: tuple[Any, ...]) -> None:
+    def _dispatch(self, kind: int, a: Any, b: Any) -> None:
         """Deliver an event other than a whole message."""
-        kind = event[0]
         if kind == EV_FRAME_DATA:
-            self._call_user("onMessageFrameData", self.onMessageFrameData, event[1])
+            self._call_user("onMessageFrameData", self.onMessageFrameData, a)
         elif kind == EV_FRAME_BEGIN:
-            self._call_user("onMessageFrameBegin", self.onMessageFrameBegin, event[1])
+            self._call_user("onMessageFrameBegin", self.onMessageFrameBegin, a)
         elif kind == EV_FRAME_END:
             self._call_user("onMessageFrameEnd", self.onMessageFrameEnd)
         elif kind == EV_MESSAGE_BEGIN:
-            self._call_user("onMessageBegin", self.onMessageBegin, event[1])
+            self._call_user("onMessageBegin", self.onMessageBegin, a)
         elif kind == EV_MESSAGE_END:
             self._call_user("onMessageEnd", self.onMessageEnd)
         elif kind == EV_PING:
-            self._call_user("onPing", self.onPing, event[1])
+            self._call_user("onPing", self.onPing, a)
         elif kind == EV_PONG:
-            self._on_pong(event[1])
+            self._on_pong(a)
         elif kind == EV_CLOSE:
-            self._on_close_frame(event[1], event[2])
+            self._on_close_frame(a, b)
         elif kind == EV_ERROR:
-            if event[1] == WebSocketProtocol.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG:
-                frame = "frame" in event[2]
+            if a == WebSocketProtocol.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG:
+                frame = "frame" in b
                 self.wasMaxFramePayloadSizeExceeded = frame
                 self.wasMaxMessagePayloadSizeExceeded = not frame
-            self._fail_connection(event[1], event[2])
+            self._fail_connection(a, b)
 
     def _call_user(self, what: str, callback: Callable[..., Any], *args: Any) -> None:
         """Run a user callback; an exception or failed coroutine is logged and
