@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from peers import PEERS, WorkerProc, available  # noqa: E402
+from peers import PEERS, WorkerProc, runnable  # noqa: E402
 
 MEMORY_PEERS = [
     "ferrobahn",
@@ -40,17 +40,6 @@ MEMORY_PEERS = [
 ]
 HANDSHAKE_PEERS = ["ferrobahn", "ferrobahn-twisted", "picows"]
 HANDSHAKE_PEERS_FULL = [*HANDSHAKE_PEERS, "aiohttp", "websockets", "wsproto", "autobahn"]
-
-
-def pick(names: list[str]) -> list[str]:
-    out = []
-    for name in names:
-        why = available(name)
-        if why is None:
-            out.append(name)
-        else:
-            print(f"skipping {name}: {why}", file=sys.stderr)
-    return out
 
 
 def memory(peer: str, conns: int, warmup: int, loop: str) -> tuple[float, float]:
@@ -116,7 +105,7 @@ def main() -> None:
     chosen = [n.strip() for n in args.peers.split(",")] if args.peers else None
 
     if not args.skip_memory:
-        peers = pick(chosen or MEMORY_PEERS)
+        peers = runnable(chosen or MEMORY_PEERS)
         rows = {p: memory(p, args.conns, args.warmup, args.loop) for p in peers}
         print(f"\n### Idle memory per connection at {args.conns} connections ({args.loop})\n")
         print("| | server KiB/conn | client KiB/conn | server × ferrobahn | server × picows |")
@@ -127,7 +116,7 @@ def main() -> None:
             print(f"| {PEERS[p].label_on(args.loop)} | {s:.1f} | {c:.1f} | {fb} | {pw} |")
 
     if not args.skip_handshakes:
-        peers = pick(chosen or (HANDSHAKE_PEERS_FULL if args.full else HANDSHAKE_PEERS))
+        peers = runnable(chosen or (HANDSHAKE_PEERS_FULL if args.full else HANDSHAKE_PEERS))
         n_seq, n_conc = (2000, 5000) if args.full else (400, 1500)
         runs = 3 if args.full else 1
         counts = {1: n_seq, args.concurrency: n_conc}

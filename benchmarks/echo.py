@@ -47,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from peers import PEERS, WorkerProc, available  # noqa: E402
+from peers import PEERS, WorkerProc, runnable  # noqa: E402
 
 SIZES = "64,1024,1024t,65536,1048576"
 ORDER = [
@@ -148,16 +148,10 @@ def ratio(value: float, base: float | None) -> str:
 
 def pick_peers(arg: str | None) -> list[str]:
     names = ORDER if not arg else [n.strip() for n in arg.split(",") if n.strip()]
-    chosen = []
     for name in names:
         if name not in PEERS:
             raise SystemExit(f"unknown peer {name!r}; known: {', '.join(ORDER)}")
-        why = available(name)
-        if why is None:
-            chosen.append(name)
-        else:
-            print(f"skipping {name}: {why}", file=sys.stderr)
-    return chosen
+    return runnable(names)
 
 
 Results = dict[tuple[str, Size], list[tuple[float, ...]]]

@@ -686,6 +686,18 @@ def available(name: str) -> str | None:
     return None
 
 
+def runnable(names: list[str]) -> list[str]:
+    """The peers of ``names`` that can run here; says on stderr why the others are left out."""
+    out = []
+    for name in names:
+        why = available(name)
+        if why is None:
+            out.append(name)
+        else:
+            print(f"skipping {name}: {why}", file=sys.stderr)
+    return out
+
+
 # -- the worker --------------------------------------------------------------------
 
 
